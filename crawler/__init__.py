@@ -1,0 +1,1 @@
+"""procwatch's crawler: sources, fetching, extraction and normalisation."""

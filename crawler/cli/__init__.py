@@ -1,0 +1,15 @@
+"""``procwatch`` command line. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+from crawler.cli import article, db, demo, fetch, sources  # noqa: F401  (register the commands)
+from crawler.cli.app import app
+
+app.add_typer(db.db_app, name="db")
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

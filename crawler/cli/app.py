@@ -1,0 +1,75 @@
+"""The ``procwatch`` Typer application and what every command shares: --config, --db, errors."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from crawler.config import CONFIG_ENV, Config, ConfigError, Source, load_config
+from storage import SchemaError, Store, open_database
+from storage.db import DATABASE_ENV
+
+app = typer.Typer(
+    name="procwatch",
+    help="Watch Chinese procuratorate and political-legal portals: new articles, edits, removals, campaigns.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", envvar=CONFIG_ENV, help="sources file [default: ./sources.yaml]", show_default=False
+    ),
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", envvar=DATABASE_ENV, help="database URL or SQLite path [default: user data dir]", show_default=False
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr, no traceback."""
+    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def read_config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+
+
+def find_source(config: Config, source_id: str) -> Source:
+    try:
+        return config.get(source_id)
+    except KeyError:
+        ids = [s.id for s in config.sources]
+        close = difflib.get_close_matches(source_id, ids, n=3, cutoff=0.5)
+        hint = f"; did you mean: {', '.join(close)}?" if close else f"; known: {', '.join(ids) or 'none'}"
+        fail(f"unknown source {source_id!r}{hint}", 2)
+
+
+def open_store(db: str | None) -> Store:
+    try:
+        return Store(open_database(db))
+    except SchemaError as exc:
+        fail(f"error: {exc}", 2)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")

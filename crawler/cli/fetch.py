@@ -1,0 +1,86 @@
+"""``procwatch fetch SOURCE``: crawl one source now."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from crawler.cli.app import (
+    ConfigOption,
+    DbOption,
+    JsonOption,
+    app,
+    console,
+    err_console,
+    find_source,
+    open_store,
+    print_json,
+    read_config,
+)
+from crawler.config import Config, Source
+from crawler.fetch import Fetcher
+from crawler.pipeline import Crawl, CrawlReport, ProgressHook
+from storage import Store
+
+
+async def crawl_once(
+    config: Config, source: Source, store: Store, *, progress: ProgressHook | None = None, **options: object
+) -> CrawlReport:
+    """Crawl one source with a fresh fetcher built from the configuration's settings."""
+    async with Fetcher.from_settings(config.settings) as fetcher:
+        crawl = Crawl(source, fetcher, store, progress=progress, **options)  # type: ignore[arg-type]
+        return await crawl.run()
+
+
+@app.command("fetch")
+def fetch_command(
+    source_id: Annotated[str, typer.Argument(metavar="SOURCE", help="a source id from sources.yaml")],
+    limit: Annotated[int | None, typer.Option(min=1, help="fetch at most N articles")] = None,
+    backfill: Annotated[int, typer.Option(min=0, metavar="PAGES", help="also read N older list pages")] = 0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="fetch and extract, store nothing")] = False,
+    recheck: Annotated[bool, typer.Option(help="re-check listed known articles (conditional GET)")] = True,
+    json: JsonOption = False,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Fetch one source now: new articles, and edits or removals of listed ones."""
+    loaded = read_config(config)
+    source = find_source(loaded, source_id)
+    store = open_store(db)
+    options = {"limit": limit, "backfill": backfill, "dry_run": dry_run, "recheck_listed": recheck}
+    if sys.stderr.isatty() and not json:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console) as bar:
+            task = bar.add_task(f"{source.id}: list pages", total=None)
+
+            def on_progress(stage: str, done: int, total: int) -> None:
+                bar.update(task, description=f"{source.id}: {stage}s", completed=done, total=total)
+
+            report = asyncio.run(crawl_once(loaded, source, store, progress=on_progress, **options))
+    else:
+        report = asyncio.run(crawl_once(loaded, source, store, **options))
+    if json:
+        print_json(report.to_json())
+    else:
+        print_report(report, dry_run=dry_run)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def print_report(report: CrawlReport, *, dry_run: bool = False) -> None:
+    for article in report.articles:
+        if article.outcome in ("new", "changed", "removed", "duplicate"):
+            extra = f" (same as {article.duplicate_of})" if article.duplicate_of else ""
+            console.print(f"{article.outcome:>9}  {article.title or article.url}  {article.url}{extra}", markup=False)
+    counts = report.summary()
+    line = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n)
+    prefix = "dry run: " if dry_run else ""
+    console.print(
+        f"{prefix}{report.source}: {report.list_pages} list pages, {len(report.articles)} articles"
+        f" ({line or 'nothing new'}), {report.requests} requests",
+        markup=False,
+    )
+    for error in report.errors:
+        err_console.print(f"  error: {error}", markup=False, highlight=False)

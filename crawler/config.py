@@ -1,0 +1,349 @@
+"""The sources.yaml schema and its loader.
+
+Validation errors point at the file and line the user has to edit, e.g.::
+
+    sources.yaml:42: sources[3].schedule.every: expected a duration like '30m', got 'soon'
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from crawler.durations import parse_duration
+
+DEFAULT_CONFIG = Path("sources.yaml")
+CONFIG_ENV = "PROCWATCH_CONFIG"
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a configuration file, located as precisely as the file allows."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; ``str()`` gives one line per issue."""
+
+    def __init__(self, issues: Sequence[ConfigIssue]):
+        self.issues = list(issues)
+        super().__init__("\n".join(str(issue) for issue in self.issues))
+
+
+def _duration(value: str) -> str:
+    parse_duration(value)
+    return str(value)
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"expected an absolute http(s) URL, got {value!r}")
+    return value
+
+
+def _encoding(value: str) -> str:
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError(f"unknown character encoding {value!r}") from None
+    return value
+
+
+def _cron(value: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(f"invalid cron expression {value!r} ({exc})") from None
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError(f"expected a short lowercase id of a-z, 0-9, '-' and '_', got {value!r}")
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Schedule(_Strict):
+    """When a source is polled: a fixed interval with random jitter, or a cron expression (Beijing time)."""
+
+    every: Duration | None = None
+    jitter: Duration | None = None
+    cron: Annotated[str, AfterValidator(_cron)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Schedule:
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("give either 'every' (e.g. 30m) or 'cron' (e.g. '*/20 8-22 * * *'), not both or neither")
+        if self.cron is not None and self.jitter is not None:
+            raise ValueError("'jitter' goes with 'every', not with 'cron'")
+        return self
+
+    @property
+    def interval(self) -> timedelta | None:
+        return parse_duration(self.every) if self.every else None
+
+    @property
+    def jitter_delta(self) -> timedelta:
+        return parse_duration(self.jitter) if self.jitter else timedelta(0)
+
+    def describe(self) -> str:
+        if self.cron:
+            return f"cron {self.cron}"
+        return f"every {self.every}" + (f" ±{self.jitter}" if self.jitter else "")
+
+
+class Selectors(_Strict):
+    """CSS selectors that override the generic extraction for one source."""
+
+    links: str | None = Field(None, description="article links on a list page")
+    title: str | None = None
+    published: str | None = Field(None, description="element whose text holds the publication date")
+    body: str | None = None
+    source_label: str | None = Field(None, description="element holding 来源")
+    author: str | None = None
+    drop: list[str] = Field(default_factory=list, description="elements removed from the body")
+
+
+class Kind(StrEnum):
+    procuratorate = "procuratorate"
+    political_legal = "political-legal"
+    media = "media"
+
+
+class Level(StrEnum):
+    national = "national"
+    provincial = "provincial"
+    municipal = "municipal"
+    county = "county"
+
+
+class Source(_Strict):
+    """One portal to watch."""
+
+    id: Slug
+    name: str = Field(min_length=1)
+    adapter: str
+    lists: list[HttpUrl] = Field(min_length=1)
+    schedule: Schedule
+    homepage: HttpUrl | None = None
+    kind: Kind | None = None
+    level: Level | None = None
+    region: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    encoding: Annotated[str, AfterValidator(_encoding)] | None = None
+    verify_tls: bool = True
+    robots: bool = True
+    selectors: Selectors = Field(default_factory=Selectors)
+    enabled: bool = True
+
+    @property
+    def all_tags(self) -> list[str]:
+        """Explicit tags plus region, kind and level, which feeds also group by."""
+        extra = [str(v) for v in (self.region, self.kind, self.level) if v]
+        return list(dict.fromkeys([*self.tags, *extra]))
+
+
+class Settings(_Strict):
+    """Crawler-wide settings; every key is optional."""
+
+    user_agent: str = "procwatch/0.1 (+https://github.com/procwatch/procwatch)"
+    concurrency: int = Field(8, ge=1, le=256, description="requests in flight across all hosts")
+    min_delay: Duration = Field("1s", description="pause between two requests to the same host")
+    timeout: Duration = "20s"
+    max_bytes: int = Field(10_000_000, ge=1024)
+    max_redirects: int = Field(10, ge=0, le=30)
+    retries: int = Field(3, ge=0, le=10)
+    lexicon: str | None = Field(None, description="extra campaign lexicon (YAML), relative to this file")
+
+
+class Config(_Strict):
+    sources: list[Source] = Field(default_factory=list)
+    settings: Settings = Field(default_factory=Settings)
+    path: Path | None = Field(None, exclude=True)
+
+    def get(self, source_id: str) -> Source:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        raise KeyError(source_id)
+
+    @property
+    def enabled_sources(self) -> list[Source]:
+        return [s for s in self.sources if s.enabled]
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--config`` if given, else ``$PROCWATCH_CONFIG``, else ``./sources.yaml``."""
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read and validate a sources file. Raises ConfigError naming file, line and field."""
+    path = config_path(path)
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigIssue(name, None, "", "file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([ConfigIssue(name, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(name, None, "", exc.strerror or str(exc))]) from None
+    return parse_config(text, name, base=path)
+
+
+def parse_config(text: str, name: str = "sources.yaml", base: Path | None = None) -> Config:
+    """Validate sources.yaml text; ``name`` is used in error messages."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise ConfigError([ConfigIssue(name, line, "", f"invalid YAML: {exc.problem or exc}")]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigIssue(name, 1, "", "expected a mapping with a 'sources' list at the top")])
+    issues = list(_duplicate_keys(root, name))
+    if issues:
+        raise ConfigError(issues)
+    try:
+        config = Config.model_validate({**data, "path": base})
+    except ValidationError as exc:
+        raise ConfigError([_issue(name, root, err) for err in exc.errors()]) from None
+    issues = list(_semantic_issues(config, root, name))
+    if issues:
+        raise ConfigError(issues)
+    return config
+
+
+def _semantic_issues(config: Config, root: yaml.Node | None, name: str) -> Iterable[ConfigIssue]:
+    from crawler.adapters import registry
+
+    seen: dict[str, int] = {}
+    for index, source in enumerate(config.sources):
+        if source.id in seen:
+            loc = ("sources", index, "id")
+            yield ConfigIssue(
+                name,
+                _line_of(root, loc),
+                _field_name(loc),
+                f"duplicate id {source.id!r} (already used by sources[{seen[source.id]}])",
+            )
+        seen.setdefault(source.id, index)
+        if source.adapter not in registry:
+            loc = ("sources", index, "adapter")
+            known = ", ".join(sorted(registry))
+            yield ConfigIssue(
+                name, _line_of(root, loc), _field_name(loc), f"unknown adapter {source.adapter!r} (known: {known})"
+            )
+
+
+def _duplicate_keys(node: yaml.Node | None, name: str) -> Iterable[ConfigIssue]:
+    # PyYAML keeps the last of two equal keys silently; a user who writes `lists:` twice wants to know.
+    if isinstance(node, yaml.MappingNode):
+        keys: set[Any] = set()
+        for key, value in node.value:
+            if key.value in keys:
+                yield ConfigIssue(name, key.start_mark.line + 1, str(key.value), "duplicate key")
+            keys.add(key.value)
+            yield from _duplicate_keys(value, name)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _duplicate_keys(item, name)
+
+
+def _field_name(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line_of(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
+    node, line = root, (root.start_mark.line + 1 if root else None)
+    for part in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _issue(name: str, root: yaml.Node | None, err: Any) -> ConfigIssue:
+    loc = [p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or ("-" in p and p.startswith("function"))))]
+    kind, message = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}"
+        parent = _model_for(loc[:-1])
+        if parent is not None:
+            message += f" (allowed: {', '.join(parent.model_fields)})"
+    elif kind == "missing":
+        message = "required field is missing"
+    elif message.startswith(("Value error, ", "Assertion failed, ")):
+        message = message.split(", ", 1)[1]
+    elif "input" in err and kind not in ("model_type", "list_type", "dict_type"):
+        message = f"{message[0].lower()}{message[1:]}, got {err['input']!r}"
+    else:
+        message = message[0].lower() + message[1:]
+    return ConfigIssue(name, _line_of(root, loc), _field_name(loc), message)
+
+
+def _model_for(loc: Sequence[int | str]) -> type[BaseModel] | None:
+    model: Any = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) else None
+        if field is None:
+            return None
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None

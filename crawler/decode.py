@@ -1,0 +1,82 @@
+"""Bytes to text, for portals whose charset labels cannot be trusted.
+
+Order: a byte-order mark, the source's configured encoding, the HTTP charset, ``<meta charset>``
+or ``http-equiv``; the first that decodes cleanly wins. When none does (the classic GBK page
+labelled UTF-8), charset-normalizer decides. GBK and GB2312 are decoded as their superset GB18030.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+from charset_normalizer import from_bytes
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_SUPERSETS = {
+    "gbk": "gb18030",
+    "gb2312": "gb18030",
+    "gb_2312-80": "gb18030",
+    "x-gbk": "gb18030",
+    "ascii": "utf-8",
+    "us-ascii": "utf-8",
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+}
+_CANDIDATES = ["utf_8", "gb18030", "big5", "big5hkscs", "utf_16"]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    encoding: str
+    detected: bool  # True when the labels were wrong or missing and the encoding was guessed
+
+
+def canonical(name: str) -> str | None:
+    """Python's codec name for a label, with GBK-family labels mapped to GB18030."""
+    label = name.strip().strip("\"'").lower()
+    label = _SUPERSETS.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def header_charset(content_type: str | None) -> str | None:
+    match = _HEADER_CHARSET.search(content_type or "")
+    return match.group(1) if match else None
+
+
+def meta_charset(content: bytes) -> str | None:
+    match = _META_CHARSET.search(content[:4096])
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
+def decode_html(content: bytes, content_type: str | None = None, configured: str | None = None) -> Decoded:
+    """Decode a page, trusting labels only when they decode cleanly."""
+    for bom, name in _BOMS:
+        if content.startswith(bom):
+            return Decoded(content[len(bom) :].decode(name, "replace"), name, False)
+
+    labels = [configured, header_charset(content_type), meta_charset(content)]
+    tried: list[str] = []
+    for label in labels:
+        name = canonical(label) if label else None
+        if not name or name in tried:
+            continue
+        tried.append(name)
+        try:
+            return Decoded(content.decode(name), name, False)
+        except UnicodeDecodeError:
+            continue
+
+    best = from_bytes(content, cp_isolation=_CANDIDATES).best()
+    if best is not None and best.encoding:
+        name = canonical(best.encoding) or "utf-8"
+        return Decoded(content.decode(name, "replace"), name, True)
+    fallback = tried[0] if tried else "utf-8"
+    return Decoded(content.decode(fallback, "replace"), fallback, True)

@@ -1,0 +1,308 @@
+"""HTTP fetching: polite, bounded, retried, conditional.
+
+One :class:`Fetcher` per process wraps shared ``httpx.AsyncClient`` s and enforces:
+
+* one request at a time per host, with a minimum delay between them, under a global limit;
+* retries with capped exponential backoff and jitter on timeouts, connection errors, 429 and 5xx,
+  honouring ``Retry-After``;
+* conditional GET from stored validators (a 304 carries no body);
+* a size cap on the decoded body (so a gzip bomb stops at the cap) and a total deadline per
+  request (so a slowloris body cannot hold a worker forever);
+* robots.txt, unless a source opts out;
+* anti-bot challenges raised as :class:`Blocked`, never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Self
+from urllib.parse import urlsplit
+
+import httpx
+
+from crawler.blocked import blocked_reason
+from crawler.config import Settings
+from crawler.decode import Decoded, decode_html
+from crawler.durations import parse_duration
+from crawler.robots import RobotsCache
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
+FINAL_STATUSES = frozenset({404, 410})
+
+
+class FetchError(Exception):
+    """A URL could not be fetched. ``kind`` is a short machine-readable reason."""
+
+    kind = "error"
+
+    def __init__(self, url: str, message: str, *, status: int | None = None):
+        self.url, self.message, self.status = url, message, status
+        super().__init__(f"{url}: {message}")
+
+
+class Blocked(FetchError):
+    kind = "blocked"
+
+
+class TooLarge(FetchError):
+    kind = "too_large"
+
+
+class RobotsDisallowed(FetchError):
+    kind = "robots"
+
+
+class HttpStatusError(FetchError):
+    kind = "http"
+
+
+class TransportError(FetchError):
+    """Timeouts, refused or broken connections, TLS and redirect failures."""
+
+    kind = "transport"
+
+    def __init__(self, url: str, message: str, *, retryable: bool):
+        super().__init__(url, message)
+        self.retryable = retryable
+
+
+@dataclass
+class Response:
+    """A completed fetch. ``status`` is 2xx, 304, 404 or 410; anything else raised."""
+
+    url: str
+    requested_url: str
+    status: int
+    headers: dict[str, str]
+    content: bytes
+    elapsed: float
+    attempts: int = 1
+    _decoded: Decoded | None = field(default=None, repr=False)
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def gone(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def decode(self, configured: str | None = None) -> Decoded:
+        if self._decoded is None:
+            self._decoded = decode_html(self.content, self.headers.get("content-type"), configured)
+        return self._decoded
+
+    @property
+    def text(self) -> str:
+        return self.decode().text
+
+
+@dataclass(frozen=True)
+class Conditional:
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        out = {}
+        if self.etag:
+            out["If-None-Match"] = self.etag
+        if self.last_modified:
+            out["If-Modified-Since"] = self.last_modified
+        return out
+
+
+class Fetcher:
+    """Polite HTTP GETs for the whole crawler. Use as an async context manager."""
+
+    def __init__(
+        self,
+        *,
+        user_agent: str = Settings.model_fields["user_agent"].default,
+        concurrency: int = 8,
+        min_delay: float = 1.0,
+        timeout: float = 20.0,
+        deadline: float | None = None,
+        max_bytes: int = 10_000_000,
+        max_redirects: int = 10,
+        retries: int = 3,
+        retry_base: float = 1.0,
+        retry_cap: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
+        self.user_agent = user_agent
+        self.min_delay = min_delay
+        self.deadline = deadline if deadline is not None else timeout * 3
+        self.max_bytes = max_bytes
+        self.retries = retries
+        self.retry_base, self.retry_cap = retry_base, retry_cap
+        self._global = asyncio.Semaphore(concurrency)
+        self._host_locks: dict[str, asyncio.Lock] = {}
+        self._host_last: dict[str, float] = {}
+        self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._client_options = {
+            "timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            "follow_redirects": True,
+            "max_redirects": max_redirects,
+            "headers": {
+                "User-Agent": user_agent,
+                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+            },
+            "transport": transport,
+        }
+        self.robots = RobotsCache(self._fetch_robots)
+        self.requests_sent = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> Fetcher:
+        options: dict[str, object] = {
+            "user_agent": settings.user_agent,
+            "concurrency": settings.concurrency,
+            "min_delay": parse_duration(settings.min_delay).total_seconds(),
+            "timeout": parse_duration(settings.timeout).total_seconds(),
+            "max_bytes": settings.max_bytes,
+            "max_redirects": settings.max_redirects,
+            "retries": settings.retries,
+        }
+        options.update(overrides)
+        return cls(**options)  # type: ignore[arg-type]
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object | TracebackType) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+    def _client(self, verify: bool) -> httpx.AsyncClient:
+        if verify not in self._clients:
+            self._clients[verify] = httpx.AsyncClient(verify=verify, **self._client_options)  # type: ignore[arg-type]
+        return self._clients[verify]
+
+    async def get(
+        self,
+        url: str,
+        *,
+        conditional: Conditional | None = None,
+        verify_tls: bool = True,
+        obey_robots: bool = True,
+    ) -> Response:
+        """GET ``url`` politely. Raises a :class:`FetchError` subclass when no usable answer came."""
+        host = urlsplit(url).netloc.lower()
+        lock = self._host_locks.setdefault(host, asyncio.Lock())
+        async with lock:
+            if obey_robots and not await self.robots.allowed(url, self.user_agent):
+                raise RobotsDisallowed(url, "disallowed by robots.txt (set 'robots: false' to override)")
+            headers = conditional.headers() if conditional else {}
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    response = await self._polite_once(host, url, headers, verify_tls)
+                except (TransportError, TooLarge) as exc:
+                    if isinstance(exc, TooLarge) or attempt > self.retries or not exc.retryable:
+                        raise
+                    await asyncio.sleep(self._backoff(attempt, None))
+                    continue
+                response.attempts = attempt
+                if response.status in RETRY_STATUSES:
+                    if attempt > self.retries:
+                        raise HttpStatusError(
+                            url, f"HTTP {response.status} after {attempt} attempts", status=response.status
+                        )
+                    await asyncio.sleep(self._backoff(attempt, response.headers.get("retry-after")))
+                    continue
+                return self._check(response)
+
+    def _check(self, response: Response) -> Response:
+        reason = blocked_reason(response.status, response.content, response.headers)
+        if reason:
+            raise Blocked(response.url, reason, status=response.status)
+        if 200 <= response.status < 300 or response.status == 304 or response.gone:
+            return response
+        raise HttpStatusError(response.url, f"HTTP {response.status}", status=response.status)
+
+    def _backoff(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            wait = _parse_retry_after(retry_after)
+            if wait is not None:
+                return min(self.retry_cap, wait)
+        exponential = self.retry_base * 2 ** (attempt - 1)
+        return min(self.retry_cap, exponential) * random.uniform(0.5, 1.5)
+
+    async def _polite_once(self, host: str, url: str, headers: dict[str, str], verify: bool) -> Response:
+        wait = self._host_last.get(host, 0.0) + self.min_delay - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        async with self._global:
+            try:
+                return await self._once(url, headers, verify)
+            finally:
+                self._host_last[host] = time.monotonic()
+
+    async def _once(self, url: str, headers: dict[str, str], verify: bool) -> Response:
+        started = time.monotonic()
+        self.requests_sent += 1
+        try:
+            async with asyncio.timeout(self.deadline):
+                async with self._client(verify).stream("GET", url, headers=headers) as reply:
+                    declared = reply.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > self.max_bytes:
+                        raise TooLarge(url, f"body of {int(declared):,} bytes exceeds the {self.max_bytes:,} byte cap")
+                    body = bytearray()
+                    async for chunk in reply.aiter_bytes():
+                        body += chunk
+                        if len(body) > self.max_bytes:
+                            raise TooLarge(url, f"body exceeds the {self.max_bytes:,} byte cap")
+                    return Response(
+                        url=str(reply.url),
+                        requested_url=url,
+                        status=reply.status_code,
+                        headers={k.lower(): v for k, v in reply.headers.items()},
+                        content=bytes(body),
+                        elapsed=time.monotonic() - started,
+                    )
+        except TimeoutError:
+            raise TransportError(url, f"no complete answer within {self.deadline:.0f} s", retryable=True) from None
+        except httpx.TimeoutException as exc:
+            raise TransportError(url, f"timed out ({type(exc).__name__})", retryable=True) from None
+        except httpx.TooManyRedirects:
+            raise TransportError(url, "too many redirects (a redirect loop?)", retryable=False) from None
+        except httpx.DecodingError as exc:
+            raise TransportError(url, f"undecodable compressed body ({exc})", retryable=False) from None
+        except httpx.ConnectError as exc:
+            text = str(exc)
+            if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
+                raise TransportError(
+                    url, f"TLS error: {text} (set 'verify_tls: false' for this source)", retryable=False
+                ) from None
+            raise TransportError(url, f"connection failed: {text or type(exc).__name__}", retryable=True) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise TransportError(url, f"connection broken: {exc or type(exc).__name__}", retryable=True) from None
+        except httpx.InvalidURL as exc:
+            raise TransportError(url, f"invalid URL: {exc}", retryable=False) from None
+
+    async def _fetch_robots(self, robots_url: str) -> tuple[int, str]:
+        # Unverified TLS is harmless here: robots.txt only ever restrains us.
+        response = await self._polite_once(urlsplit(robots_url).netloc.lower(), robots_url, {}, False)
+        return response.status, response.content[:500_000].decode("utf-8", "replace")
+
+
+def _parse_retry_after(value: str) -> float | None:
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

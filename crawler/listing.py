@@ -1,0 +1,130 @@
+"""List (column) pages to article links and further list pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from crawler.dates import parse_date
+from crawler.normalise import clean_inline
+
+TRS_ARTICLE = re.compile(r"/(?:\d{6}/)?t\d{8}_\d+\.s?html?$", re.I)  # /202211/t20221130_3898030.shtml
+HANWEB_ARTICLE = re.compile(r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html?$", re.I)
+CONTENT_ARTICLE = re.compile(r"/content_\d+\.s?html?$", re.I)  # /c100007/2022-05/10/content_123.shtml
+DATED_ARTICLE = re.compile(r"/(?:\d{4}-?\d{2}/\d{2}|\d{8}|\d{4}/\d{4})/[^/]+\.s?html?$", re.I)
+
+_CREATE_PAGE = re.compile(
+    r"createPageHTML\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*,\s*['\"]([\w-]+)['\"]\s*,\s*['\"](\w+)['\"]"
+)
+_COUNT_PAGE = re.compile(r"(?:countPage|totalPage|pageCount)\s*=\s*['\"]?(\d+)")
+_NEXT_TEXT = re.compile(r"^(?:下一页|下页|后页|>|›|»|next)$", re.I)
+
+
+@dataclass(frozen=True)
+class ListedLink:
+    """An article link as a list page shows it."""
+
+    url: str
+    title: str
+    listed_at: datetime | None
+
+
+def clean_url(href: str, base: str) -> str | None:
+    """Absolute http(s) URL without fragment and with ``//`` in the path collapsed; None if unusable."""
+    href = href.strip()
+    if not href or href.startswith(("javascript:", "mailto:", "tel:", "#", "data:")):
+        return None
+    parts = urlsplit(urljoin(base, href))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    path = re.sub(r"/{2,}", "/", parts.path) or "/"
+    return urlunsplit((parts.scheme, parts.netloc.lower(), path, parts.query, ""))
+
+
+def site_key(host: str) -> str:
+    """The part of a host name that identifies a site: ``www.spp.gov.cn`` -> ``spp.gov.cn``."""
+    host = host.lower().split(":")[0]
+    return host[4:] if host.startswith("www.") else host
+
+
+def same_site(url: str, other: str) -> bool:
+    a, b = urlsplit(url), urlsplit(other)
+    if a.hostname in ("127.0.0.1", "localhost", "::1") or b.hostname in ("127.0.0.1", "localhost", "::1"):
+        return a.netloc == b.netloc  # local mirrors tell sites apart by port
+    key_a, key_b = site_key(a.netloc), site_key(b.netloc)
+    return key_a == key_b or key_a.endswith("." + key_b) or key_b.endswith("." + key_a)
+
+
+def _nearby_date(anchor: LexborNode) -> datetime | None:
+    node: LexborNode | None = anchor
+    for _ in range(3):  # the <li>/<tr>/<div> row that holds the link and its date
+        node = node.parent if node is not None else None
+        if node is None or node.tag in ("ul", "ol", "table", "tbody", "body"):
+            return None
+        found = parse_date(node.text(separator=" "))
+        if found:
+            return found
+    return None
+
+
+def extract_links(
+    html: str,
+    page_url: str,
+    *,
+    patterns: Iterable[re.Pattern[str]],
+    selector: str | None = None,
+    container: LexborHTMLParser | None = None,
+) -> list[ListedLink]:
+    """Article links on a list page, in page order, without duplicates.
+
+    With ``selector``, every link it matches is an article; otherwise a link must be on the same site
+    and its path must match one of ``patterns``.
+    """
+    tree = container or LexborHTMLParser(html)
+    patterns = tuple(patterns)
+    anchors = tree.css(selector) if selector else tree.css("a[href]")
+    seen: set[str] = set()
+    links = []
+    for anchor in anchors:
+        if anchor.tag != "a":
+            anchor = anchor.css_first("a[href]") or anchor
+        url = clean_url(anchor.attributes.get("href") or "", page_url)
+        if url is None or url in seen or not same_site(url, page_url):
+            continue
+        if not selector and not any(p.search(urlsplit(url).path) for p in patterns):
+            continue
+        seen.add(url)
+        title = clean_inline(anchor.attributes.get("title") or anchor.text(separator=" "))
+        links.append(ListedLink(url=url, title=title, listed_at=_nearby_date(anchor)))
+    return links
+
+
+def next_pages(html: str, page_url: str, wanted: int) -> list[str]:
+    """Up to ``wanted`` further list pages after this one, read from the pager.
+
+    TRS writes ``createPageHTML(total, current, "index", "shtml")`` for ``index_1.shtml``...;
+    other CMSs link ``下一页``.
+    """
+    if wanted <= 0:
+        return []
+    match = _CREATE_PAGE.search(html)
+    if match:
+        total, current, stem, ext = int(match.group(1)), int(match.group(2)), match.group(3), match.group(4)
+        pages = range(current + 1, min(total, current + 1 + wanted))
+        return [urljoin(page_url, f"{stem}_{n}.{ext}") for n in pages]
+    tree = LexborHTMLParser(html)
+    for anchor in tree.css("a[href]"):
+        if _NEXT_TEXT.match(clean_inline(anchor.text(separator=" "))):
+            url = clean_url(anchor.attributes.get("href") or "", page_url)
+            if url and url != page_url and same_site(url, page_url):
+                return [url]
+    count = _COUNT_PAGE.search(html)
+    if count and re.search(r"/index\.s?html?$", urlsplit(page_url).path):
+        ext = page_url.rsplit(".", 1)[-1]
+        return [urljoin(page_url, f"index_{n}.{ext}") for n in range(1, min(int(count.group(1)), wanted + 1))]
+    return []

@@ -1,0 +1,257 @@
+"""One crawl of one source: list pages -> new (and re-checked) articles -> storage.
+
+The same function serves ``procwatch fetch``, the daemon and cluster workers; only the trigger differs.
+A failure is recorded against the source and reported, never raised to the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from crawler.adapters import Adapter, registry
+from crawler.config import Source
+from crawler.extract import ExtractedArticle, ExtractionError
+from crawler.fetch import Blocked, Conditional, Fetcher, FetchError, Response
+from crawler.listing import ListedLink, same_site
+from storage import OutcomeKind, Store
+from storage.types import utcnow
+
+ProgressHook = Callable[[str, int, int], None]
+
+
+@dataclass
+class ArticleResult:
+    url: str
+    outcome: str  # new | changed | unchanged | duplicate | not_modified | removed | blocked | error
+    title: str = ""
+    published_at: datetime | None = None
+    content_hash: str = ""
+    body_chars: int = 0
+    error: str | None = None
+    duplicate_of: str | None = None
+    version_id: int | None = None
+    article_id: int | None = None
+
+
+@dataclass
+class CrawlReport:
+    """What one crawl of one source did."""
+
+    source: str
+    started: datetime = field(default_factory=utcnow)
+    finished: datetime | None = None
+    list_pages: int = 0
+    list_errors: list[str] = field(default_factory=list)
+    articles: list[ArticleResult] = field(default_factory=list)
+    requests: int = 0
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for a in self.articles if a.outcome == outcome)
+
+    @property
+    def ok(self) -> bool:
+        """The source answered: at least one list page was read."""
+        return self.list_pages > 0
+
+    @property
+    def errors(self) -> list[str]:
+        return self.list_errors + [f"{a.url}: {a.error}" for a in self.articles if a.outcome in ("error", "blocked")]
+
+    @property
+    def changed_anything(self) -> bool:
+        return any(a.outcome in ("new", "changed", "removed") for a in self.articles)
+
+    def summary(self) -> dict[str, int]:
+        keys = ("new", "changed", "unchanged", "not_modified", "duplicate", "removed", "blocked", "error")
+        return {key: self.count(key) for key in keys}
+
+    def to_json(self) -> dict[str, Any]:
+        counts = self.summary()
+        return {
+            "source": self.source,
+            "new": counts["new"],
+            "changed": counts["changed"],
+            "unchanged": counts["unchanged"] + counts["not_modified"],
+            "duplicates": counts["duplicate"],
+            "removed": counts["removed"],
+            "blocked": counts["blocked"],
+            "list_pages": self.list_pages,
+            "requests": self.requests,
+            "errors": self.errors,
+            "articles": [
+                {
+                    "url": a.url,
+                    "title": a.title,
+                    "published_at": a.published_at.isoformat() if a.published_at else None,
+                    "outcome": a.outcome,
+                    "content_hash": a.content_hash or None,
+                    "body_chars": a.body_chars,
+                    **({"error": a.error} if a.error else {}),
+                    **({"duplicate_of": a.duplicate_of} if a.duplicate_of else {}),
+                }
+                for a in self.articles
+            ],
+        }
+
+
+AfterRecord = Callable[[Source, ExtractedArticle, ArticleResult], None]
+
+
+@dataclass
+class Crawl:
+    """Settings for crawling one source with a shared fetcher and store."""
+
+    source: Source
+    fetcher: Fetcher
+    store: Store
+    limit: int | None = None
+    backfill: int = 0
+    dry_run: bool = False
+    recheck_listed: bool = True
+    progress: ProgressHook | None = None
+    after_record: list[AfterRecord] = field(default_factory=list)
+
+    async def run(self) -> CrawlReport:
+        report = CrawlReport(self.source.id)
+        requests_before = self.fetcher.requests_sent
+        adapter = registry[self.source.adapter](self.source)
+        try:
+            links = await self._collect_links(adapter, report)
+            if report.ok:
+                await self._fetch_articles(adapter, links, report)
+        finally:
+            report.finished = utcnow()
+            report.requests = self.fetcher.requests_sent - requests_before
+            if not self.dry_run:
+                await asyncio.to_thread(
+                    self.store.record_source_run,
+                    self.source.id,
+                    ok=report.ok,
+                    error=None if report.ok else "; ".join(report.list_errors)[:2000],
+                )
+        return report
+
+    async def _get(self, url: str, *, conditional: bool) -> Response:
+        validators = self.store.get_validators(url) if conditional and not self.dry_run else None
+        response = await self.fetcher.get(
+            url,
+            conditional=Conditional(validators.etag, validators.last_modified) if validators else None,
+            verify_tls=self.source.verify_tls,
+            obey_robots=self.source.robots,
+        )
+        if not self.dry_run:
+            await asyncio.to_thread(
+                self.store.save_validators,
+                url,
+                etag=response.headers.get("etag"),
+                last_modified=response.headers.get("last-modified"),
+                status=response.status,
+            )
+        return response
+
+    async def _collect_links(self, adapter: Adapter, report: CrawlReport) -> list[ListedLink]:
+        links: dict[str, ListedLink] = {}
+        queue = [(url, self.backfill) for url in self.source.lists]
+        visited: set[str] = set()
+        while queue:
+            url, budget = queue.pop(0)
+            if url in visited:
+                continue
+            visited.add(url)
+            try:
+                # With re-checking on, the list must be read even when unchanged, so no validators.
+                response = await self._get(url, conditional=not self.recheck_listed and self.backfill == 0)
+            except FetchError as exc:
+                report.list_errors.append(str(exc))
+                continue
+            report.list_pages += 1
+            if response.not_modified:
+                continue
+            if response.gone:
+                report.list_errors.append(f"{url}: list page answers HTTP {response.status}")
+                report.list_pages -= 1
+                continue
+            page = adapter.parse_list(response.decode(self.source.encoding).text, response.url, backfill=budget)
+            for link in page.links:
+                links.setdefault(link.url, link)
+            remaining = budget
+            for next_url in page.next_pages:
+                if remaining <= 0:
+                    break
+                if next_url not in visited:
+                    queue.append((next_url, remaining - 1))
+                    remaining -= 1
+            if self.progress:
+                self.progress("list", report.list_pages, len(self.source.lists))
+        return list(links.values())
+
+    async def _fetch_articles(self, adapter: Adapter, links: list[ListedLink], report: CrawlReport) -> None:
+        known = await asyncio.to_thread(self.store.known_urls, [link.url for link in links])
+        todo = [link for link in links if link.url not in known]
+        if self.recheck_listed:
+            todo += [link for link in links if link.url in known]
+        if self.limit is not None:
+            todo = todo[: self.limit]
+        for done, link in enumerate(todo, 1):
+            if self.dry_run and link.url in known:
+                report.articles.append(ArticleResult(link.url, "unchanged", title=link.title))
+            else:
+                report.articles.append(await self._article(adapter, link, known=link.url in known))
+            if self.progress:
+                self.progress("article", done, len(todo))
+
+    async def _article(self, adapter: Adapter, link: ListedLink, *, known: bool) -> ArticleResult:
+        try:
+            response = await self._get(link.url, conditional=known)
+        except Blocked as exc:
+            return ArticleResult(link.url, "blocked", title=link.title, error=exc.message)
+        except FetchError as exc:
+            return ArticleResult(link.url, "error", title=link.title, error=exc.message)
+        if response.not_modified:
+            if not self.dry_run:
+                await asyncio.to_thread(self.store.touch, link.url)
+            return ArticleResult(link.url, "not_modified", title=link.title)
+        if response.gone:
+            if known and not self.dry_run:
+                removed = await asyncio.to_thread(self.store.mark_removed, link.url, reason=f"HTTP {response.status}")
+                return ArticleResult(link.url, "removed" if removed else "unchanged", title=link.title)
+            return ArticleResult(link.url, "error", title=link.title, error=f"HTTP {response.status}")
+        if not same_site(response.url, link.url):
+            return ArticleResult(link.url, "error", title=link.title, error=f"redirected off-site to {response.url}")
+        decoded = response.decode(self.source.encoding)
+        try:
+            article = adapter.parse_article(decoded.text, link.url, encoding=decoded.encoding)
+        except ExtractionError as exc:
+            return ArticleResult(link.url, "error", title=link.title, error=str(exc).removeprefix(f"{link.url}: "))
+        if article.published_at is None and link.listed_at is not None:
+            article = article.with_changes(published_at=link.listed_at)
+        result = ArticleResult(
+            link.url,
+            "new",
+            title=article.title,
+            published_at=article.published_at,
+            content_hash=article.content_hash,
+            body_chars=len(article.body_text),
+        )
+        if self.dry_run:
+            return result
+        outcome = await asyncio.to_thread(self.store.record, self.source.id, article)
+        result.outcome = str(outcome.kind)
+        result.duplicate_of, result.version_id, result.article_id = (
+            outcome.duplicate_of,
+            outcome.version_id,
+            outcome.article_id,
+        )
+        if outcome.kind in (OutcomeKind.new, OutcomeKind.changed):
+            for hook in self.after_record:
+                hook(self.source, article, result)
+        return result
+
+
+async def crawl_source(source: Source, *, fetcher: Fetcher, store: Store, **options: Any) -> CrawlReport:
+    """Crawl one source; see :class:`Crawl` for the options."""
+    return await Crawl(source, fetcher, store, **options).run()

@@ -1,0 +1,175 @@
+"""Tables. Every version of every article is kept; rows are never rewritten in place except for
+bookkeeping columns (last seen, status)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> object:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class ArticleStatus(StrEnum):
+    live = "live"
+    removed = "removed"
+
+
+class EventKind(StrEnum):
+    published = "published"
+    edited = "edited"
+    removed = "removed"
+    restored = "restored"
+    republished = "republished"
+
+
+class SourceState(SQLModel, table=True):
+    """What the crawler knows about a source between runs."""
+
+    __tablename__ = "source_state"
+
+    source_id: str = Field(primary_key=True, max_length=64)
+    last_checked: datetime | None = _ts()
+    last_success: datetime | None = _ts()
+    consecutive_failures: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    backoff_until: datetime | None = _ts()
+
+
+class Article(SQLModel, table=True):
+    """One canonical URL. Title, hash and dates mirror the latest version for fast feeds."""
+
+    __tablename__ = "article"
+    __table_args__ = (
+        Index("ix_article_published", "published_at", "id"),
+        Index("ix_article_source_published", "source_id", "published_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2048, unique=True)
+    source_id: str = Field(max_length=64)
+    first_seen: datetime = _ts(nullable=False)
+    last_seen: datetime = _ts(nullable=False)
+    last_checked: datetime | None = _ts(index=True)
+    status: ArticleStatus = Field(default=ArticleStatus.live, sa_type=String(16))
+    removed_at: datetime | None = _ts()
+    published_at: datetime | None = _ts()
+    title: str = Field(default="", sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(max_length=64, index=True)
+    version_count: int = 1
+    original_id: int | None = Field(default=None, foreign_key="article.id", index=True)
+    similarity: float | None = None
+
+
+class ArticleVersion(SQLModel, table=True):
+    """An immutable snapshot of an article as it was fetched."""
+
+    __tablename__ = "article_version"
+    __table_args__ = (UniqueConstraint("article_id", "version", name="uq_version_article_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    version: int
+    content_hash: str = Field(max_length=64, index=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: str = Field(sa_column=Column(Text, nullable=False))
+    published_at: datetime | None = _ts()
+    source_label: str | None = Field(default=None, max_length=512)
+    author: str | None = Field(default=None, max_length=512)
+    fetched_at: datetime = _ts(nullable=False)
+    encoding: str | None = Field(default=None, max_length=32)
+    change_chars: int = Field(default=0, description="characters inserted plus deleted versus the previous version")
+
+
+class Republication(SQLModel, table=True):
+    """The same (or nearly the same) article found at another URL."""
+
+    __tablename__ = "republication"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2048, unique=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    source_id: str = Field(max_length=64)
+    similarity: float = 1.0
+    first_seen: datetime = _ts(nullable=False)
+
+
+class Event(SQLModel, table=True):
+    """Something worth telling a reader: a publication, an edit, a removal. Feeds key GUIDs on its id."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_at", "at", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    version_id: int | None = Field(default=None, foreign_key="article_version.id")
+    kind: EventKind = Field(sa_type=String(16))
+    at: datetime = _ts(nullable=False)
+    reported: bool = True
+    note: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class HttpValidator(SQLModel, table=True):
+    """ETag / Last-Modified per URL, for conditional requests."""
+
+    __tablename__ = "http_validator"
+
+    url: str = Field(primary_key=True, max_length=2048)
+    etag: str | None = Field(default=None, max_length=512)
+    last_modified: str | None = Field(default=None, max_length=128)
+    last_status: int | None = None
+    checked_at: datetime = _ts(nullable=False)
+
+
+class CampaignKind(StrEnum):
+    campaign = "campaign"
+    formulation = "formulation"
+
+
+class Campaign(SQLModel, table=True):
+    """A named campaign or formulation, with where it was first seen anywhere."""
+
+    __tablename__ = "campaign"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128, unique=True)
+    kind: CampaignKind = Field(sa_type=String(16))
+    first_seen_at: datetime = _ts(nullable=False, index=True)
+    first_article_id: int = Field(foreign_key="article.id")
+    first_source_id: str = Field(max_length=64)
+    first_context: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class CampaignMention(SQLModel, table=True):
+    """A campaign mentioned in one article version."""
+
+    __tablename__ = "campaign_mention"
+    __table_args__ = (UniqueConstraint("campaign_id", "version_id", name="uq_mention_campaign_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    version_id: int = Field(foreign_key="article_version.id", index=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    source_id: str = Field(max_length=64)
+    count: int = 1
+    context: str = Field(default="", sa_column=Column(Text, nullable=False))
+    seen_at: datetime = _ts(nullable=False)
+
+
+class CampaignSource(SQLModel, table=True):
+    """The first mention of a campaign in each source: the per-source timeline of its spread."""
+
+    __tablename__ = "campaign_source"
+
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    source_id: str = Field(primary_key=True, max_length=64)
+    first_seen_at: datetime = _ts(nullable=False)
+    article_id: int = Field(foreign_key="article.id")
+    context: str = Field(default="", sa_column=Column(Text, nullable=False))

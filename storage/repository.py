@@ -1,0 +1,396 @@
+"""The storage API the pipeline, the feeds and the CLI use. No SQL outside this package.
+
+Every write is one short transaction, so a crash leaves either the whole fetch result or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import Engine, func, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.diff import change_size
+from storage.models import (
+    Article,
+    ArticleStatus,
+    ArticleVersion,
+    Event,
+    EventKind,
+    HttpValidator,
+    Republication,
+    SourceState,
+)
+from storage.types import utcnow
+
+
+class Extracted(Protocol):
+    """What the pipeline hands to storage for one fetched article page."""
+
+    url: str
+    title: str
+    body_text: str
+    body_html: str
+    published_at: datetime | None
+    source_label: str | None
+    author: str | None
+    content_hash: str
+    encoding: str | None
+
+
+class OutcomeKind(StrEnum):
+    new = "new"
+    changed = "changed"
+    unchanged = "unchanged"
+    duplicate = "duplicate"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What recording one extraction did."""
+
+    kind: OutcomeKind
+    url: str
+    article_id: int
+    version: int | None = None
+    version_id: int | None = None
+    duplicate_of: str | None = None
+    restored: bool = False
+
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True)
+class ArticleWithVersions:
+    article: Article
+    versions: list[ArticleVersion]
+
+
+class Store:
+    """Repository over one database engine."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    # -- articles -------------------------------------------------------------------------------
+
+    def record(self, source_id: str, page: Extracted, *, fetched_at: datetime | None = None) -> Outcome:
+        """Store one extraction: a new article, a new version, or nothing new. Idempotent."""
+        fetched_at = fetched_at or utcnow()
+        for attempt in range(3):
+            try:
+                with self.transaction() as session:
+                    return self._record(session, source_id, page, fetched_at)
+            except IntegrityError:
+                # Another writer inserted the same URL or version number first; re-read and decide again.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record(self, session: Session, source_id: str, page: Extracted, now: datetime) -> Outcome:
+        article = session.exec(select(Article).where(Article.url == page.url)).first()
+        if article is None:
+            return self._record_unknown_url(session, source_id, page, now)
+
+        article.last_seen = article.last_checked = now
+        restored = article.status == ArticleStatus.removed
+        if restored:
+            article.status, article.removed_at = ArticleStatus.live, None
+            session.add(Event(article_id=article.id, kind=EventKind.restored, at=now))
+        session.add(article)
+        latest = self._latest_version(session, article.id)
+        if latest.content_hash == page.content_hash:
+            return Outcome(OutcomeKind.unchanged, page.url, article.id, latest.version, latest.id, restored=restored)
+
+        version = self._add_version(session, article, page, now, previous=latest)
+        article.version_count = version.version
+        article.title, article.content_hash = page.title, page.content_hash
+        if page.published_at:
+            article.published_at = page.published_at
+        session.add(Event(article_id=article.id, version_id=version.id, kind=EventKind.edited, at=now))
+        return Outcome(OutcomeKind.changed, page.url, article.id, version.version, version.id, restored=restored)
+
+    def _record_unknown_url(self, session: Session, source_id: str, page: Extracted, now: datetime) -> Outcome:
+        republished = session.exec(select(Republication).where(Republication.url == page.url)).first()
+        if republished is not None:
+            original = session.get(Article, republished.article_id)
+            assert original is not None
+            return Outcome(OutcomeKind.duplicate, page.url, original.id, duplicate_of=original.url)  # type: ignore[arg-type]
+
+        original = self._first_with_hash(session, page.content_hash)
+        if original is not None:
+            session.add(
+                Republication(url=page.url, article_id=original.id, source_id=source_id, first_seen=now)  # type: ignore[arg-type]
+            )
+            session.add(Event(article_id=original.id, kind=EventKind.republished, at=now, note=page.url))  # type: ignore[arg-type]
+            return Outcome(OutcomeKind.duplicate, page.url, original.id, duplicate_of=original.url)  # type: ignore[arg-type]
+
+        article = Article(
+            url=page.url,
+            source_id=source_id,
+            first_seen=now,
+            last_seen=now,
+            last_checked=now,
+            published_at=page.published_at or now,
+            title=page.title,
+            content_hash=page.content_hash,
+        )
+        session.add(article)
+        session.flush()
+        version = self._add_version(session, article, page, now, previous=None)
+        session.add(Event(article_id=article.id, version_id=version.id, kind=EventKind.published, at=now))  # type: ignore[arg-type]
+        return Outcome(OutcomeKind.new, page.url, article.id, 1, version.id)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _add_version(
+        session: Session, article: Article, page: Extracted, now: datetime, previous: ArticleVersion | None
+    ) -> ArticleVersion:
+        version = ArticleVersion(
+            article_id=article.id,  # type: ignore[arg-type]
+            version=(previous.version + 1) if previous else 1,
+            content_hash=page.content_hash,
+            title=page.title,
+            body_text=page.body_text,
+            body_html=page.body_html,
+            published_at=page.published_at,
+            source_label=page.source_label,
+            author=page.author,
+            fetched_at=now,
+            encoding=page.encoding,
+            change_chars=change_size(previous.body_text, page.body_text) if previous else 0,
+        )
+        session.add(version)
+        session.flush()
+        return version
+
+    @staticmethod
+    def _latest_version(session: Session, article_id: int | None) -> ArticleVersion:
+        version = session.exec(
+            select(ArticleVersion)
+            .where(ArticleVersion.article_id == article_id)
+            .order_by(col(ArticleVersion.version).desc())
+        ).first()
+        assert version is not None, f"article {article_id} has no version"
+        return version
+
+    @staticmethod
+    def _first_with_hash(session: Session, content_hash: str) -> Article | None:
+        article_id = session.exec(
+            select(ArticleVersion.article_id)
+            .where(ArticleVersion.content_hash == content_hash)
+            .order_by(col(ArticleVersion.fetched_at), col(ArticleVersion.id))
+        ).first()
+        return session.get(Article, article_id) if article_id is not None else None
+
+    def mark_removed(self, url: str, *, at: datetime | None = None, reason: str | None = None) -> bool:
+        """Mark a live article removed; returns False if it was unknown or already removed."""
+        at = at or utcnow()
+        with self.transaction() as session:
+            article = session.exec(select(Article).where(Article.url == url)).first()
+            if article is None or article.status == ArticleStatus.removed:
+                return False
+            article.status, article.removed_at, article.last_checked = ArticleStatus.removed, at, at
+            session.add(article)
+            session.add(Event(article_id=article.id, kind=EventKind.removed, at=at, note=reason))  # type: ignore[arg-type]
+            return True
+
+    def touch(self, url: str, *, at: datetime | None = None) -> None:
+        """Note that an article was checked and found unchanged (e.g. a 304)."""
+        at = at or utcnow()
+        with self.transaction() as session:
+            article = session.exec(select(Article).where(Article.url == url)).first()
+            if article is not None:
+                article.last_checked = article.last_seen = at
+                session.add(article)
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """Which of these URLs are already stored, as articles or as republications."""
+        wanted = list(dict.fromkeys(urls))
+        known: set[str] = set()
+        with Session(self.engine) as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                known.update(session.exec(select(Article.url).where(col(Article.url).in_(chunk))).all())
+                known.update(session.exec(select(Republication.url).where(col(Republication.url).in_(chunk))).all())
+        return known
+
+    def get_article(self, url: str) -> ArticleWithVersions | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            article = session.exec(select(Article).where(Article.url == url)).first()
+            if article is None:
+                return None
+            versions = session.exec(
+                select(ArticleVersion)
+                .where(ArticleVersion.article_id == article.id)
+                .order_by(col(ArticleVersion.version))
+            ).all()
+            return ArticleWithVersions(article, list(versions))
+
+    def latest_articles(
+        self,
+        limit: int = 50,
+        *,
+        source_ids: Sequence[str] | None = None,
+        query: str | None = None,
+        include_removed: bool = True,
+    ) -> list[Article]:
+        """Newest articles first (by publication date), optionally for some sources only."""
+        statement = select(Article).where(col(Article.original_id).is_(None))
+        if source_ids is not None:
+            statement = statement.where(col(Article.source_id).in_(list(source_ids)))
+        if not include_removed:
+            statement = statement.where(Article.status == ArticleStatus.live)
+        if query:
+            statement = statement.where(col(Article.title).contains(query))
+        statement = statement.order_by(col(Article.published_at).desc(), col(Article.id).desc()).limit(limit)
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.exec(statement).all())
+
+    def latest_versions(self, article_ids: Sequence[int]) -> dict[int, ArticleVersion]:
+        """The newest version of each article, in one query."""
+        if not article_ids:
+            return {}
+        newest = (
+            select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("version"))
+            .where(col(ArticleVersion.article_id).in_(list(article_ids)))
+            .group_by(col(ArticleVersion.article_id))
+            .subquery()
+        )
+        statement = select(ArticleVersion).join(
+            newest,
+            (ArticleVersion.article_id == newest.c.article_id) & (ArticleVersion.version == newest.c.version),
+        )
+        with Session(self.engine, expire_on_commit=False) as session:
+            return {v.article_id: v for v in session.exec(statement).all()}
+
+    def articles_due(
+        self,
+        source_id: str | None,
+        schedule: Sequence[tuple[timedelta, timedelta | None]],
+        *,
+        now: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[Article]:
+        """Articles whose last check is older than their age band allows.
+
+        ``schedule`` is a list of (maximum age, re-check interval) pairs, youngest first; an
+        interval of None means articles of that age are no longer re-checked.
+        """
+        now = now or utcnow()
+        conditions = []
+        lower = timedelta(0)
+        for max_age, interval in schedule:
+            if interval is not None:
+                conditions.append(
+                    (Article.first_seen > now - max_age)
+                    & (Article.first_seen <= now - lower)
+                    & (col(Article.last_checked) <= now - interval)
+                )
+            lower = max_age
+        if not conditions:
+            return []
+        statement = select(Article).where(Article.status == ArticleStatus.live, or_(*conditions))
+        if source_id is not None:
+            statement = statement.where(Article.source_id == source_id)
+        statement = statement.order_by(col(Article.last_checked)).limit(limit)
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.exec(statement).all())
+
+    def events(
+        self,
+        *,
+        since: datetime | None = None,
+        kinds: Sequence[EventKind] | None = None,
+        reported_only: bool = True,
+        limit: int = 200,
+    ) -> list[tuple[Event, Article]]:
+        """Newest events first, each with its article."""
+        statement = select(Event, Article).join(Article, col(Article.id) == Event.article_id)
+        if since is not None:
+            statement = statement.where(Event.at >= since)
+        if kinds is not None:
+            statement = statement.where(col(Event.kind).in_([str(k) for k in kinds]))
+        if reported_only:
+            statement = statement.where(col(Event.reported).is_(True))
+        statement = statement.order_by(col(Event.at).desc(), col(Event.id).desc()).limit(limit)
+        with Session(self.engine, expire_on_commit=False) as session:
+            return [(event, article) for event, article in session.exec(statement).all()]
+
+    def republications(self, article_id: int) -> list[Republication]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.exec(select(Republication).where(Republication.article_id == article_id)).all())
+
+    # -- HTTP validators ---------------------------------------------------------------------------
+
+    def get_validators(self, url: str) -> Validators | None:
+        with Session(self.engine) as session:
+            row = session.get(HttpValidator, url)
+            return Validators(row.etag, row.last_modified) if row else None
+
+    def save_validators(
+        self, url: str, *, etag: str | None, last_modified: str | None, status: int, at: datetime | None = None
+    ) -> None:
+        with self.transaction() as session:
+            row = session.get(HttpValidator, url) or HttpValidator(url=url, checked_at=at or utcnow())
+            if status != 304:  # a 304 confirms the validators we sent; keep them
+                row.etag, row.last_modified = etag, last_modified
+            row.last_status, row.checked_at = status, at or utcnow()
+            session.add(row)
+
+    # -- sources ------------------------------------------------------------------------------------
+
+    def source_state(self, source_id: str) -> SourceState | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(SourceState, source_id)
+
+    def source_states(self) -> dict[str, SourceState]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return {s.source_id: s for s in session.exec(select(SourceState)).all()}
+
+    def record_source_run(
+        self,
+        source_id: str,
+        *,
+        ok: bool,
+        error: str | None = None,
+        at: datetime | None = None,
+        backoff_until: datetime | None = None,
+    ) -> SourceState:
+        """Update a source's health after one crawl."""
+        at = at or utcnow()
+        with self.transaction() as session:
+            state = session.get(SourceState, source_id) or SourceState(source_id=source_id)
+            state.last_checked = at
+            if ok:
+                state.last_success, state.consecutive_failures = at, 0
+                state.last_error = state.backoff_until = None
+            else:
+                state.consecutive_failures += 1
+                state.last_error, state.backoff_until = error, backoff_until
+            session.add(state)
+            return state
+
+    def counts(self) -> dict[str, int]:
+        """Row counts, for summaries and health."""
+        with Session(self.engine) as session:
+            return {
+                "articles": session.exec(select(func.count()).select_from(Article)).one(),
+                "versions": session.exec(select(func.count()).select_from(ArticleVersion)).one(),
+                "republications": session.exec(select(func.count()).select_from(Republication)).one(),
+                "events": session.exec(select(func.count()).select_from(Event)).one(),
+            }

@@ -1,0 +1,79 @@
+"""Shared fixtures: a Store on SQLite (always) and on PostgreSQL (when the server answers)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from storage import Store, make_engine
+from storage.db import ensure_schema
+
+PG_ADMIN_URL = os.environ.get("PROCWATCH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_reason() -> str | None:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return "psycopg is not installed"
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}"
+    return None
+
+
+POSTGRES_SKIP = _postgres_reason()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throw-away database on the local PostgreSQL server, dropped at the end of the session."""
+    if POSTGRES_SKIP:
+        pytest.skip(f"PostgreSQL tests skipped: {POSTGRES_SKIP}")
+    name = f"procwatch_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty, migrated store on each backend."""
+    if request.param == "sqlite":
+        engine = make_engine(str(tmp_path / "test.sqlite3"))
+    else:
+        url = request.getfixturevalue("postgres_url")
+        _reset_postgres(url)
+        engine = make_engine(url)
+    ensure_schema(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Store:
+    engine = make_engine(str(tmp_path / "test.sqlite3"))
+    ensure_schema(engine)
+    return Store(engine)

@@ -1,0 +1,195 @@
+"""sources.yaml validation: every error names file, line and field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.config import ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+VALID = """\
+sources:
+  - id: spp
+    name: 最高人民检察院
+    adapter: trs
+    lists:
+      - https://www.spp.gov.cn/spp/xwfbh/index.shtml
+    schedule: {every: 30m, jitter: 5m}
+  - id: xz-jcy
+    name: 西藏自治区人民检察院
+    adapter: hanweb
+    lists: [http://www.xz.jcy.gov.cn/dwjs/index.shtml]
+    schedule: {cron: "*/20 8-22 * * *"}
+    kind: procuratorate
+    level: provincial
+    region: 西藏
+    tags: [tibet]
+    encoding: gbk
+    verify_tls: false
+    robots: false
+    selectors: {body: "#zoom", drop: [".share"]}
+    enabled: false
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "sources.yaml")
+    return str(info.value)
+
+
+def test_valid_file_loads_with_defaults() -> None:
+    config = parse_config(VALID)
+    spp, xz = config.sources
+    assert spp.schedule.interval.total_seconds() == 1800 and spp.schedule.jitter_delta.total_seconds() == 300
+    assert spp.verify_tls and spp.robots and spp.enabled
+    assert xz.schedule.cron == "*/20 8-22 * * *" and not xz.enabled
+    assert xz.all_tags == ["tibet", "西藏", "procuratorate", "provincial"]
+    assert [s.id for s in config.enabled_sources] == ["spp"]
+
+
+def test_the_shipped_sources_file_is_valid() -> None:
+    config = load_config(ROOT / "sources.yaml")
+    ids = {s.id for s in config.sources}
+    assert {"spp", "chinapeace", "sc-jcy", "xz-jcy", "gs-jcy", "gszf"} <= ids
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "every: 30m, jitter",
+            "every: soon, jitter",
+            "sources.yaml:7: sources[0].schedule.every: expected a duration like '30m', got 'soon'",
+        ),
+        (
+            "jitter: 5m",
+            "jitter: 5 parsecs",
+            "sources.yaml:7: sources[0].schedule.jitter: expected a duration like '30m', got '5 parsecs'",
+        ),
+        (
+            "{every: 30m, jitter: 5m}",
+            "{jitter: 5m}",
+            "sources.yaml:7: sources[0].schedule: give either 'every' (e.g. 30m) or 'cron'",
+        ),
+        (
+            '"*/20 8-22 * * *"',
+            '"every tuesday"',
+            "sources.yaml:12: sources[1].schedule.cron: invalid cron expression 'every tuesday'",
+        ),
+        (
+            "adapter: trs",
+            "adapter: trz",
+            "sources.yaml:4: sources[0].adapter: unknown adapter 'trz' (known: feed, generic, hanweb, trs)",
+        ),
+        ("id: xz-jcy", "id: spp", "sources.yaml:8: sources[1].id: duplicate id 'spp' (already used by sources[0])"),
+        (
+            "id: spp",
+            "id: SPP!",
+            "sources.yaml:2: sources[0].id: expected a short lowercase id of a-z, 0-9, '-' and '_', got 'SPP!'",
+        ),
+        (
+            "name: 最高人民检察院\n",
+            "name: 最高人民检察院\n    colour: red\n",
+            "sources.yaml:4: sources[0].colour: unknown key 'colour' (allowed: id, name, adapter, lists",
+        ),
+        (
+            "      - https://www.spp.gov.cn/spp/xwfbh/index.shtml",
+            "      - www.spp.gov.cn/spp/xwfbh/index.shtml",
+            "sources.yaml:6: sources[0].lists[0]: expected an absolute http(s) URL, got 'www.spp.gov.cn/spp/xwfbh/index.shtml'",
+        ),
+        (
+            "lists: [http://www.xz.jcy.gov.cn/dwjs/index.shtml]",
+            "lists: []",
+            "sources.yaml:11: sources[1].lists: list should have at least 1 item",
+        ),
+        (
+            "kind: procuratorate",
+            "kind: court",
+            "sources.yaml:13: sources[1].kind: input should be 'procuratorate', 'political-legal' or 'media', got 'court'",
+        ),
+        ("level: provincial", "level: galactic", "sources.yaml:14: sources[1].level: input should be"),
+        (
+            "encoding: gbk",
+            "encoding: klingon",
+            "sources.yaml:17: sources[1].encoding: unknown character encoding 'klingon'",
+        ),
+        (
+            "verify_tls: false",
+            "verify_tls: perhaps",
+            "sources.yaml:18: sources[1].verify_tls: input should be a valid boolean",
+        ),
+        (
+            'body: "#zoom"',
+            'bodyy: "#zoom"',
+            "sources.yaml:20: sources[1].selectors.bodyy: unknown key 'bodyy' (allowed: links, title",
+        ),
+        ("tags: [tibet]", "tags: tibet", "sources.yaml:16: sources[1].tags: input should be a valid list"),
+        ("    name: 西藏自治区人民检察院\n", "", "sources.yaml:8: sources[1].name: required field is missing"),
+        ("sources:", "sauces:", "sources.yaml:1: sauces: unknown key 'sauces' (allowed: sources, settings"),
+        ("    region: 西藏\n", "    region: 西藏\n    region: 藏\n", "sources.yaml:16: region: duplicate key"),
+        ("schedule: {every", "schedule: {{every", "sources.yaml:8: invalid YAML: expected ',' or '}'"),
+    ],
+)
+def test_each_kind_of_error_names_file_line_and_field(old: str, new: str, expected: str) -> None:
+    assert old in VALID
+    message = error_of(VALID.replace(old, new, 1))
+    assert message.startswith(expected), message
+    assert "\n" not in message  # one line
+
+
+def test_settings_are_validated_too() -> None:
+    message = error_of("settings:\n  concurrency: 0\nsources: []\n")
+    assert message == "sources.yaml:2: settings.concurrency: input should be greater than or equal to 1, got 0"
+
+
+def test_top_level_must_be_a_mapping() -> None:
+    assert error_of("- a\n- b\n") == "sources.yaml:1: expected a mapping with a 'sources' list at the top"
+
+
+def test_missing_file_and_bad_encoding(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.yaml: file not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "gbk.yaml"
+    bad.write_bytes("sources: []  # 最高人民检察院\n".encode("gbk"))
+    with pytest.raises(ConfigError, match=r"gbk\.yaml: not UTF-8 text"):
+        load_config(bad)
+
+
+def test_environment_variable_names_the_default_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "elsewhere.yaml"
+    path.write_text(VALID, encoding="utf-8")
+    monkeypatch.setenv("PROCWATCH_CONFIG", str(path))
+    assert [s.id for s in load_config().sources] == ["spp", "xz-jcy"]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=120
+    )
+
+
+def test_cli_reports_a_broken_file_in_one_line_with_exit_code_2(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(VALID.replace("every: 30m, jitter", "every: soon, jitter"), encoding="utf-8")
+    result = run_cli("sources", "--config", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"{path}:7: sources[0].schedule.every: expected a duration like '30m', got 'soon'"
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_lists_sources_as_table_and_json(tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(VALID, encoding="utf-8")
+    table = run_cli("sources", "--config", str(path))
+    assert table.returncode == 0 and "spp" in table.stdout and "every 30m ±5m" in table.stdout
+    import json
+
+    data = json.loads(run_cli("sources", "--config", str(path), "--json").stdout)
+    assert [d["id"] for d in data] == ["spp", "xz-jcy"]
+    assert data[1]["schedule"] == {"every": None, "jitter": None, "cron": "*/20 8-22 * * *"}

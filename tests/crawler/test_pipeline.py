@@ -1,0 +1,166 @@
+"""Crawls against the local mirror: first fetch, steady state, edits, removals, blocks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.config import load_config
+from crawler.demo.mirror import Mirror
+from crawler.demo.server import Page
+from crawler.fetch import Fetcher
+from crawler.pipeline import CrawlReport, crawl_source
+from storage import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def mirror() -> Iterator[Mirror]:
+    with Mirror() as running:
+        yield running
+
+
+def crawl(mirror: Mirror, store: Store, tmp_path: Path, source_id: str, **options: object) -> CrawlReport:
+    config = load_config(mirror.write_config(tmp_path / "sources.yaml"))
+
+    async def main() -> CrawlReport:
+        async with Fetcher(min_delay=0, retry_base=0.01) as fetcher:
+            return await crawl_source(config.get(source_id), fetcher=fetcher, store=store, **options)
+
+    return asyncio.run(main())
+
+
+def test_first_crawl_stores_every_article_once_with_dates_in_beijing_time(mirror, sqlite_store, tmp_path) -> None:
+    total = 0
+    for site_id, site in mirror.sites.items():
+        report = crawl(mirror, sqlite_store, tmp_path, site_id, backfill=5)
+        assert report.ok and report.count("new") == len(site.articles), report.errors
+        total += len(site.articles)
+    articles = sqlite_store.latest_articles(100)
+    assert len(articles) == total == sqlite_store.counts()["versions"]
+    titles = {a.title for a in articles}
+    assert "全省高级检察官研讨班开班" in titles and "最高人民檢察院召開黨組會" in titles
+    for article in articles:
+        assert article.published_at is not None
+
+
+def test_pagination_is_followed_only_when_backfilling(mirror, sqlite_store, tmp_path) -> None:
+    shallow = crawl(mirror, sqlite_store, tmp_path, "spp", dry_run=True)
+    deep = crawl(mirror, sqlite_store, tmp_path, "spp", backfill=3, dry_run=True)
+    assert (shallow.list_pages, len(shallow.articles)) == (1, 2)
+    assert (deep.list_pages, len(deep.articles)) == (2, 3)
+    assert sqlite_store.counts()["articles"] == 0  # dry run stores nothing
+
+
+def test_second_crawl_adds_nothing_and_uses_conditional_requests(mirror, sqlite_store, tmp_path) -> None:
+    crawl(mirror, sqlite_store, tmp_path, "spp", backfill=3)
+    server = mirror.servers["spp"]
+    server.conditional_requests.clear()
+    report = crawl(mirror, sqlite_store, tmp_path, "spp", backfill=3)
+    assert report.count("new") == report.count("changed") == 0
+    assert report.count("not_modified") == 3
+    assert sum(server.conditional_requests.values()) == 3
+    assert sqlite_store.counts()["versions"] == 3
+
+
+def test_steady_state_without_rechecks_fetches_list_pages_only(mirror, sqlite_store, tmp_path) -> None:
+    crawl(mirror, sqlite_store, tmp_path, "spp")
+    server = mirror.servers["spp"]
+    server.requests.clear()
+    report = crawl(mirror, sqlite_store, tmp_path, "spp", recheck_listed=False)
+    assert report.articles == []
+    assert set(server.requests) <= {"/robots.txt", mirror.sites["spp"].list_path}
+    assert server.conditional_requests[mirror.sites["spp"].list_path] == 1
+
+
+def test_an_edited_article_yields_exactly_one_new_version(mirror, sqlite_store, tmp_path) -> None:
+    crawl(mirror, sqlite_store, tmp_path, "spp")
+    url = mirror.edit("spp", 0, body=mirror.article("spp", 0).body + "\n会议要求,狠抓工作落实。")
+    report = crawl(mirror, sqlite_store, tmp_path, "spp")
+    assert [a.outcome for a in report.articles if a.url == url] == ["changed"]
+    assert report.count("changed") == 1
+    stored = sqlite_store.get_article(url)
+    assert stored is not None and [v.version for v in stored.versions] == [1, 2]
+    assert crawl(mirror, sqlite_store, tmp_path, "spp").count("changed") == 0
+
+
+def test_a_404_marks_a_known_article_removed(mirror, sqlite_store, tmp_path) -> None:
+    crawl(mirror, sqlite_store, tmp_path, "spp")
+    url = mirror.remove("spp", 1)
+    report = crawl(mirror, sqlite_store, tmp_path, "spp")
+    assert [a.outcome for a in report.articles if a.url == url] == ["removed"]
+    stored = sqlite_store.get_article(url)
+    assert stored is not None and stored.article.status == "removed"
+
+
+def test_blocked_and_broken_articles_are_recorded_while_the_rest_is_stored(mirror, sqlite_store, tmp_path) -> None:
+    spp = mirror.servers["spp"]
+    first, second = mirror.article("spp", 0).path, mirror.article("spp", 1).path
+    spp.set(first, Page(b"<html><script>$_ts=window['$_ts'];</script></html>", status=412))
+    spp.set(second, Page(b"%PDF-1.4 not html", content_type="application/pdf"))
+    report = crawl(mirror, sqlite_store, tmp_path, "spp", backfill=3)
+    outcomes = {a.url.split(":", 2)[-1].split("/", 1)[-1]: a.outcome for a in report.articles}
+    assert sorted(outcomes.values()) == ["blocked", "error", "new"]
+    assert report.ok and any("瑞数" in e for e in report.errors) and any("PDF" in e for e in report.errors)
+
+
+def test_an_unreachable_source_fails_and_is_recorded(sqlite_store, tmp_path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "sources:\n  - {id: dead, name: 无, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], schedule: {every: 1h}}\n"
+    )
+    config = load_config(path)
+
+    async def main() -> CrawlReport:
+        async with Fetcher(min_delay=0, retries=0) as fetcher:
+            return await crawl_source(config.get("dead"), fetcher=fetcher, store=sqlite_store)
+
+    report = asyncio.run(main())
+    assert not report.ok and "connection failed" in report.errors[0]
+    state = sqlite_store.source_state("dead")
+    assert state is not None and state.consecutive_failures == 1
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def test_cli_fetch_and_article_json(mirror, tmp_path) -> None:
+    config = mirror.write_config(tmp_path / "sources.yaml")
+    db = str(tmp_path / "cli.sqlite3")
+    result = cli("fetch", "scjcy", "--config", str(config), "--db", db, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"source", "new", "changed", "unchanged", "duplicates", "errors", "articles"} <= data.keys()
+    assert data["new"] == 2 and data["errors"] == []
+    first = data["articles"][0]
+    assert {"url", "title", "published_at", "outcome", "content_hash", "body_chars"} <= first.keys()
+    assert first["published_at"].endswith("+08:00")
+
+    shown = json.loads(cli("article", first["url"], "--db", db, "--json").stdout)
+    assert {"url", "source", "status", "title", "published_at", "versions"} <= shown.keys()
+    assert shown["versions"][0]["body_text"] and shown["versions"][0]["version"] == 1
+
+
+def test_cli_fetch_suggests_close_source_ids_and_fails_for_dead_sources(mirror, tmp_path) -> None:
+    config = mirror.write_config(tmp_path / "sources.yaml")
+    result = cli("fetch", "sp", "--config", str(config), "--db", str(tmp_path / "x.sqlite3"))
+    assert result.returncode == 2 and "unknown source 'sp'; did you mean: spp" in result.stderr
+    mirror.servers["zfw"].remove(mirror.sites["zfw"].list_path)
+    dead = cli("fetch", "zfw", "--config", str(config), "--db", str(tmp_path / "x.sqlite3"))
+    assert dead.returncode == 1 and "HTTP 404" in dead.stderr
+
+
+def test_demo_command_runs_offline(tmp_path) -> None:
+    result = cli("demo", "--dir", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr
+    assert "stored 6 articles, 6 versions" in result.stdout

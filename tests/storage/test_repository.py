@@ -1,0 +1,182 @@
+"""Storage semantics, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from crawler.dates import BEIJING
+from crawler.normalise import content_hash
+from storage import OutcomeKind, SchemaError, Store, make_engine
+from storage.db import ensure_schema, upgrade
+from storage.models import ArticleStatus, EventKind
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str
+    title: str
+    body_text: str
+    body_html: str = "<p>x</p>"
+    published_at: datetime | None = datetime(2024, 7, 9, 18, 30, tzinfo=BEIJING)
+    source_label: str | None = "最高人民检察院"
+    author: str | None = None
+    encoding: str | None = "utf-8"
+    content_hash: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "content_hash", content_hash(self.title, self.body_text))
+
+
+URL = "https://www.spp.gov.cn/spp/xwfbh/202407/t20240709_660012.shtml"
+PAGE = Page(URL, "最高检召开党组会", "7月9日,最高人民检察院召开党组会。\n会议还研究了其他事项。")
+
+
+def edited(page: Page, body: str) -> Page:
+    return replace(page, body_text=body)
+
+
+def test_new_article_gets_version_one_and_a_publication_event(store: Store) -> None:
+    outcome = store.record("spp", PAGE)
+    assert outcome.kind == OutcomeKind.new and outcome.version == 1
+    found = store.get_article(URL)
+    assert found is not None
+    assert found.article.title == "最高检召开党组会"
+    assert found.article.published_at == datetime(2024, 7, 9, 10, 30, tzinfo=BEIJING).replace(hour=18)
+    assert found.article.published_at.utcoffset() is not None
+    assert [v.version for v in found.versions] == [1]
+    assert [e.kind for e, _ in store.events()] == [EventKind.published]
+
+
+def test_recording_the_same_extraction_twice_is_idempotent(store: Store) -> None:
+    first = store.record("spp", PAGE)
+    second = store.record("spp", PAGE)
+    assert second.kind == OutcomeKind.unchanged
+    assert second.version_id == first.version_id
+    assert store.counts()["versions"] == 1
+
+
+def test_a_changed_body_adds_a_version_in_order_with_its_change_size(store: Store) -> None:
+    store.record("spp", PAGE)
+    outcome = store.record("spp", edited(PAGE, PAGE.body_text + "\n会议强调,要狠抓落实。"))
+    assert outcome.kind == OutcomeKind.changed and outcome.version == 2
+    store.record("spp", edited(PAGE, "7月9日,最高检召开党组会。"))
+    found = store.get_article(URL)
+    assert found is not None
+    assert [v.version for v in found.versions] == [1, 2, 3]
+    assert found.versions[1].change_chars == len("\n会议强调,要狠抓落实。")
+    assert found.article.version_count == 3
+    assert found.article.content_hash == found.versions[-1].content_hash
+
+
+def test_whitespace_and_script_differences_do_not_make_a_new_version(store: Store) -> None:
+    store.record("spp", PAGE)
+    traditional = edited(PAGE, "7月9日,最高人民檢察院召開黨組會。\n\n  會議還研究了其他事項。 ")
+    assert store.record("spp", traditional).kind == OutcomeKind.unchanged
+
+
+def test_same_content_at_another_url_is_a_republication_of_the_first(store: Store) -> None:
+    store.record("spp", PAGE)
+    repost = replace(PAGE, url="http://www.gszf.gov.cn/c100007/2024-07/10/content_1.shtml")
+    outcome = store.record("gszf", repost)
+    assert outcome.kind == OutcomeKind.duplicate and outcome.duplicate_of == URL
+    assert store.record("gszf", repost).kind == OutcomeKind.duplicate  # still, on the next crawl
+    counts = store.counts()
+    assert counts["articles"] == 1 and counts["republications"] == 1
+    assert store.known_urls([repost.url, URL, "http://x/unknown"]) == {repost.url, URL}
+
+
+def test_removal_and_restoration(store: Store) -> None:
+    store.record("spp", PAGE)
+    assert store.mark_removed(URL, reason="HTTP 404") is True
+    assert store.mark_removed(URL) is False  # already removed: no second event
+    found = store.get_article(URL)
+    assert found is not None and found.article.status == ArticleStatus.removed and found.article.removed_at
+    outcome = store.record("spp", PAGE)
+    assert outcome.kind == OutcomeKind.unchanged and outcome.restored
+    kinds = [e.kind for e, _ in store.events()]
+    assert kinds == [EventKind.restored, EventKind.removed, EventKind.published]
+    assert store.mark_removed("https://unknown.example/x") is False
+
+
+def test_latest_articles_newest_first_per_source(store: Store) -> None:
+    for day in range(1, 6):
+        source = "spp" if day % 2 else "xz-jcy"
+        store.record(
+            source,
+            Page(
+                f"https://x.gov.cn/{day}",
+                f"标题{day}",
+                f"正文{day}很长的内容。",
+                published_at=datetime(2024, 1, day, tzinfo=BEIJING),
+            ),
+        )
+    assert [a.title for a in store.latest_articles(3)] == ["标题5", "标题4", "标题3"]
+    assert [a.title for a in store.latest_articles(10, source_ids=["xz-jcy"])] == ["标题4", "标题2"]
+    latest = store.latest_versions([a.id for a in store.latest_articles(10)])
+    assert len(latest) == 5
+
+
+def test_validators_round_trip_and_304_keeps_them(store: Store) -> None:
+    assert store.get_validators(URL) is None
+    store.save_validators(URL, etag='"abc"', last_modified="Tue, 09 Jul 2024 10:30:00 GMT", status=200)
+    store.save_validators(URL, etag=None, last_modified=None, status=304)
+    validators = store.get_validators(URL)
+    assert validators is not None and validators.etag == '"abc"'
+
+
+def test_source_state_counts_failures_and_resets_on_success(store: Store) -> None:
+    store.record_source_run("spp", ok=False, error="timeout")
+    state = store.record_source_run("spp", ok=False, error="HTTP 503")
+    assert state.consecutive_failures == 2 and state.last_error == "HTTP 503"
+    state = store.record_source_run("spp", ok=True)
+    assert state.consecutive_failures == 0 and state.last_error is None and state.last_success
+
+
+def test_articles_due_follow_their_age(store: Store) -> None:
+    now = datetime(2024, 7, 10, 12, tzinfo=BEIJING)
+    store.record("spp", PAGE, fetched_at=now - timedelta(hours=2))
+    schedule = [(timedelta(hours=3), timedelta(minutes=15)), (timedelta(days=1), timedelta(hours=1))]
+    assert [a.url for a in store.articles_due(None, schedule, now=now)] == [URL]
+    assert store.articles_due(None, schedule, now=now - timedelta(hours=1, minutes=50)) == []
+
+
+def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        store.record("spp", replace(PAGE, published_at=datetime(2024, 7, 9)))
+    assert store.counts()["articles"] == 0  # nothing half-written
+
+
+def test_an_older_schema_is_reported_with_the_command_to_run(tmp_path, monkeypatch) -> None:
+    engine = make_engine(str(tmp_path / "old.sqlite3"))
+    upgrade(engine)
+    monkeypatch.setattr("storage.db.head_revision", lambda: "0099")
+    with pytest.raises(SchemaError, match=r"at revision 0001, this procwatch needs 0099: run 'procwatch db upgrade'"):
+        ensure_schema(engine)
+
+
+def test_a_schema_from_a_newer_procwatch_is_refused(tmp_path) -> None:
+    engine = make_engine(str(tmp_path / "new.sqlite3"))
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'ffff'"))
+    with pytest.raises(SchemaError, match="revision ffff is newer than this procwatch knows"):
+        ensure_schema(engine)
+
+
+def test_a_foreign_database_is_not_touched(tmp_path) -> None:
+    engine = make_engine(str(tmp_path / "foreign.sqlite3"))
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE notes (id integer)"))
+    with pytest.raises(SchemaError, match="not created by procwatch"):
+        ensure_schema(engine)
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_store: Store) -> None:
+    with sqlite_store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
