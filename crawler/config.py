@@ -202,6 +202,14 @@ class Config(_Strict):
         raise KeyError(source_id)
 
     @property
+    def lexicon_path(self) -> Path | None:
+        """settings.lexicon, relative to the sources file."""
+        if not self.settings.lexicon:
+            return None
+        base = self.path.parent if self.path else Path.cwd()
+        return base / self.settings.lexicon
+
+    @property
     def enabled_sources(self) -> list[Source]:
         return [s for s in self.sources if s.enabled]
 
@@ -256,7 +264,14 @@ def parse_config(text: str, name: str = "sources.yaml", base: Path | None = None
 
 def _semantic_issues(config: Config, root: yaml.Node | None, name: str) -> Iterable[ConfigIssue]:
     from crawler.adapters import registry
+    from crawler.campaigns.lexicon import LexiconError, load_lexicon
 
+    if config.settings.lexicon:
+        loc = ("settings", "lexicon")
+        try:
+            load_lexicon(config.lexicon_path)
+        except LexiconError as exc:
+            yield ConfigIssue(name, _line_of(root, loc), _field_name(loc), str(exc))
     seen: dict[str, int] = {}
     for index, source in enumerate(config.sources):
         if source.id in seen:

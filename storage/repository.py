@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage.campaigns import CampaignRepository
 from storage.diff import change_size
 from storage.models import (
     Article,
@@ -76,7 +77,7 @@ class ArticleWithVersions:
     versions: list[ArticleVersion]
 
 
-class Store:
+class Store(CampaignRepository):
     """Repository over one database engine."""
 
     def __init__(self, engine: Engine):

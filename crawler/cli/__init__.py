@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from crawler.cli import article, db, demo, fetch, sources  # noqa: F401  (register the commands)
+from crawler.cli import article, campaigns, db, demo, fetch, sources  # noqa: F401  (register the commands)
 from crawler.cli.app import app
 
 app.add_typer(db.db_app, name="db")
+app.add_typer(campaigns.campaigns_app, name="campaigns")
 
 
 def main() -> None:

@@ -31,8 +31,11 @@ async def crawl_once(
     config: Config, source: Source, store: Store, *, progress: ProgressHook | None = None, **options: object
 ) -> CrawlReport:
     """Crawl one source with a fresh fetcher built from the configuration's settings."""
+    from crawler.campaigns.pipeline import campaign_hook
+
     async with Fetcher.from_settings(config.settings) as fetcher:
         crawl = Crawl(source, fetcher, store, progress=progress, **options)  # type: ignore[arg-type]
+        crawl.after_record.append(campaign_hook(store, config))
         return await crawl.run()
 
 

@@ -164,3 +164,38 @@ def test_demo_command_runs_offline(tmp_path) -> None:
     result = cli("demo", "--dir", str(tmp_path / "demo"))
     assert result.returncode == 0, result.stderr
     assert "stored 6 articles, 6 versions" in result.stdout
+
+
+def test_ingesting_the_mirror_records_campaigns_with_first_mentions(mirror, sqlite_store, tmp_path) -> None:
+    config = load_config(mirror.write_config(tmp_path / "sources.yaml"))
+    from crawler.campaigns.pipeline import campaign_hook
+
+    async def fetch(source_id: str) -> CrawlReport:
+        async with Fetcher(min_delay=0) as fetcher:
+            return await crawl_source(
+                config.get(source_id),
+                fetcher=fetcher,
+                store=sqlite_store,
+                backfill=3,
+                after_record=[campaign_hook(sqlite_store, config)],
+            )
+
+    for site_id in ("spp", "scjcy", "zfw"):
+        asyncio.run(fetch(site_id))
+    huqi = sqlite_store.campaign_spread("检察护企")
+    assert huqi is not None and huqi.first_article.url.endswith("/202403/t20240326_650031.shtml")
+    assert [row.source_id for row, _ in huqi.sources] == ["spp", "scjcy"]  # the Traditional repost counts too
+    assert sqlite_store.campaign_spread("一号检察建议").campaign.first_source_id == "spp"
+
+    # A campaign first mentioned in a later fetch: new once overall, then once per further source.
+    before = {c.name for c, _ in sqlite_store.campaigns()}
+    mirror.edit("zfw", 0, body=mirror.article("zfw", 0).body + "\n山南检察机关部署开展“雪域护企”专项行动。")
+    asyncio.run(fetch("zfw"))
+    asyncio.run(fetch("zfw"))
+    mirror.edit("spp", 1, body=mirror.article("spp", 1).body + "\n西藏检察机关开展“雪域护企”专项行动。")
+    asyncio.run(fetch("spp"))
+    after = {c.name for c, _ in sqlite_store.campaigns()}
+    assert after - before == {"雪域护企"}
+    spread = sqlite_store.campaign_spread("雪域护企")
+    assert spread.campaign.first_source_id == "zfw"
+    assert sorted(row.source_id for row, _ in spread.sources) == ["spp", "zfw"]

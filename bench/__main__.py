@@ -1,0 +1,40 @@
+"""python -m bench [NAME ...] [--quick]: run benchmarks and print one table."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from datetime import UTC, datetime
+
+from bench.common import Row, machine
+
+BENCHMARKS = ["campaigns"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all)"
+    )
+    parser.add_argument("--quick", action="store_true", help="small inputs: a smoke run in well under two minutes")
+    args = parser.parse_args(argv)
+    names = args.names or BENCHMARKS
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown[0]!r} (known: {', '.join(BENCHMARKS)})")
+    rows: list[Row] = []
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        rows.extend(module.run(quick=args.quick))
+    print(f"# procwatch benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (quick)' if args.quick else ''}")
+    print(f"machine: {machine()}\n")
+    print("| benchmark | measure | value | target | verdict |")
+    print("| --- | --- | --- | --- | --- |")
+    for row in rows:
+        print(f"| {row.benchmark} | {row.measure} | {row.value} | {row.target} | {row.verdict} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""``procwatch campaigns``: extract, list and trace campaigns and formulations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from crawler.campaigns import CampaignExtractor, LexiconError, load_lexicon
+from crawler.cli.app import DbOption, JsonOption, console, fail, open_store, print_json
+from crawler.dates import BEIJING, parse_date
+from crawler.decode import decode_html
+from crawler.extract import ExtractionError, extract_article
+
+campaigns_app = typer.Typer(help="Campaigns and formulations (提法).", no_args_is_help=True)
+
+
+def read_document(path: Path) -> str:
+    """Text of a plain-text or HTML file in any encoding (the article part, for HTML)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror or exc}", 2)
+    text = decode_html(raw).text
+    if "<" in text[:2000] and ("</p>" in text.lower() or "<html" in text.lower() or "<body" in text.lower()):
+        try:
+            article = extract_article(text, path.resolve().as_uri())
+            return article.title + "\n" + article.body_text
+        except ExtractionError:
+            from selectolax.lexbor import LexborHTMLParser
+
+            return LexborHTMLParser(text).text(separator="\n")
+    return text
+
+
+@campaigns_app.command("extract")
+def extract_command(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="text or HTML files, any encoding")],
+    lexicon: Annotated[Path | None, typer.Option(help="extra lexicon YAML (campaigns:/formulations: lists)")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Find campaigns and formulations in documents."""
+    try:
+        extractor = CampaignExtractor(load_lexicon(lexicon))
+    except LexiconError as exc:
+        fail(str(exc), 2)
+    results = {str(path): extractor.extract(read_document(path)) for path in files}
+    if json:
+        if len(files) == 1:
+            print_json([m.to_json() for m in next(iter(results.values()))])
+        else:
+            print_json({name: [m.to_json() for m in found] for name, found in results.items()})
+        return
+    for name, found in results.items():
+        table = Table("name", "kind", "count", "context", title=name)
+        for mention in found:
+            table.add_row(
+                mention.name, mention.kind, str(mention.count), mention.contexts[0] if mention.contexts else ""
+            )
+        console.print(table)
+
+
+def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        fail(f"--new-since: expected a date like 2024-07-01, got {value!r}", 2)
+    return parsed
+
+
+@campaigns_app.command("list")
+def list_command(
+    new_since: Annotated[str | None, typer.Option(help="only campaigns first seen on or after DATE")] = None,
+    source: Annotated[str | None, typer.Option(help="only campaigns mentioned by this source")] = None,
+    json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Campaigns seen so far, newest first."""
+    rows = open_store(db).campaigns(new_since=_date(new_since), source_id=source)
+    if json:
+        print_json(
+            [
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "first_seen_at": c.first_seen_at.astimezone(BEIJING).isoformat(),
+                    "first_source": c.first_source_id,
+                    "articles": n,
+                }
+                for c, n in rows
+            ]
+        )
+        return
+    table = Table("first seen", "name", "kind", "first source", "articles", title=f"{len(rows)} campaigns")
+    for campaign, articles in rows:
+        table.add_row(
+            campaign.first_seen_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"),
+            campaign.name,
+            campaign.kind,
+            campaign.first_source_id,
+            str(articles),
+        )
+    console.print(table)
+
+
+@campaigns_app.command("show")
+def show_command(
+    name: Annotated[str, typer.Argument(help="campaign name")], json: JsonOption = False, db: DbOption = None
+) -> None:
+    """First mention, then the first mention in each source in time order: how a campaign spread."""
+    from crawler.campaigns import prepare
+
+    spread = open_store(db).campaign_spread(prepare(name).strip("“”\"' "))
+    if spread is None:
+        fail(f"no campaign named {name!r} has been seen", 1)
+    campaign = spread.campaign
+    timeline = [
+        {
+            "source": row.source_id,
+            "first_seen_at": row.first_seen_at.astimezone(BEIJING).isoformat(),
+            "url": article.url if article else None,
+            "title": article.title if article else None,
+            "context": row.context,
+        }
+        for row, article in spread.sources
+    ]
+    if json:
+        print_json(
+            {
+                "name": campaign.name,
+                "kind": campaign.kind,
+                "first_seen_at": campaign.first_seen_at.astimezone(BEIJING).isoformat(),
+                "first_source": campaign.first_source_id,
+                "first_url": spread.first_article.url if spread.first_article else None,
+                "first_context": campaign.first_context,
+                "spread": timeline,
+            }
+        )
+        return
+    console.print(f"[bold]{campaign.name}[/bold] ({campaign.kind})")
+    first = spread.first_article
+    console.print(
+        f"first seen {campaign.first_seen_at.astimezone(BEIJING):%Y-%m-%d %H:%M} in "
+        f"{campaign.first_source_id}: {first.title if first else ''} {first.url if first else ''}",
+        markup=False,
+    )
+    console.print(f"  …{campaign.first_context}…", markup=False)
+    table = Table("first seen", "source", "article", title="spread")
+    for item in timeline:
+        table.add_row(item["first_seen_at"][:16].replace("T", " "), item["source"], item["title"] or "")
+    console.print(table)

@@ -1,0 +1,158 @@
+"""Campaign storage: first mention overall, first mention per source, mentions per version."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from storage.models import Article, Campaign, CampaignMention, CampaignSource
+
+
+class FoundMention(Protocol):
+    name: str
+    kind: str
+    count: int
+    contexts: list[str]
+
+
+@dataclass(frozen=True)
+class RecordedCampaign:
+    name: str
+    kind: str
+    new_overall: bool  # never seen anywhere before
+    new_for_source: bool  # first time this source mentions it
+
+
+@dataclass(frozen=True)
+class CampaignSpread:
+    campaign: Campaign
+    first_article: Article | None
+    sources: list[tuple[CampaignSource, Article | None]]  # first mention per source, in time order
+
+
+class CampaignRepository:
+    """Mixed into :class:`storage.Store`."""
+
+    engine: Engine
+
+    def record_mentions(
+        self,
+        *,
+        article_id: int,
+        version_id: int,
+        source_id: str,
+        mentions: Sequence[FoundMention],
+        published_at: datetime,
+    ) -> list[RecordedCampaign]:
+        """Store one version's mentions in one transaction; idempotent per (campaign, version)."""
+        out = []
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            for mention in mentions:
+                context = mention.contexts[0] if mention.contexts else ""
+                campaign = session.exec(select(Campaign).where(Campaign.name == mention.name)).first()
+                new_overall = campaign is None
+                if campaign is None:
+                    campaign = Campaign(
+                        name=mention.name,
+                        kind=mention.kind,
+                        first_seen_at=published_at,
+                        first_article_id=article_id,
+                        first_source_id=source_id,
+                        first_context=context,
+                    )
+                    session.add(campaign)
+                    session.flush()
+                elif published_at < campaign.first_seen_at:  # a backfilled older article moves the origin
+                    campaign.first_seen_at, campaign.first_article_id = published_at, article_id
+                    campaign.first_source_id, campaign.first_context = source_id, context
+                    session.add(campaign)
+                per_source = session.get(CampaignSource, (campaign.id, source_id))
+                new_for_source = per_source is None
+                if per_source is None:
+                    session.add(
+                        CampaignSource(
+                            campaign_id=campaign.id,
+                            source_id=source_id,  # type: ignore[arg-type]
+                            first_seen_at=published_at,
+                            article_id=article_id,
+                            context=context,
+                        )
+                    )
+                elif published_at < per_source.first_seen_at:
+                    per_source.first_seen_at, per_source.article_id, per_source.context = (
+                        published_at,
+                        article_id,
+                        context,
+                    )
+                    session.add(per_source)
+                exists = session.exec(
+                    select(CampaignMention.id).where(
+                        CampaignMention.campaign_id == campaign.id, CampaignMention.version_id == version_id
+                    )
+                ).first()
+                if exists is None:
+                    session.add(
+                        CampaignMention(
+                            campaign_id=campaign.id,
+                            version_id=version_id,  # type: ignore[arg-type]
+                            article_id=article_id,
+                            source_id=source_id,
+                            count=mention.count,
+                            context=context,
+                            seen_at=published_at,
+                        )
+                    )
+                out.append(RecordedCampaign(mention.name, mention.kind, new_overall, new_for_source))
+        return out
+
+    def campaigns(
+        self, *, new_since: datetime | None = None, source_id: str | None = None, limit: int = 500
+    ) -> list[tuple[Campaign, int]]:
+        """Campaigns with their number of mentioning articles, newest first."""
+        from sqlalchemy import func
+
+        mentions = select(
+            CampaignMention.campaign_id, func.count(func.distinct(CampaignMention.article_id)).label("n")
+        ).group_by(col(CampaignMention.campaign_id))
+        if source_id is not None:
+            mentions = mentions.where(CampaignMention.source_id == source_id)
+        counts = mentions.subquery()
+        statement = select(Campaign, counts.c.n).join(counts, counts.c.campaign_id == Campaign.id)
+        if new_since is not None:
+            statement = statement.where(Campaign.first_seen_at >= new_since)
+        statement = statement.order_by(col(Campaign.first_seen_at).desc(), col(Campaign.id).desc()).limit(limit)
+        with Session(self.engine, expire_on_commit=False) as session:
+            return [(campaign, n) for campaign, n in session.exec(statement).all()]
+
+    def campaign_spread(self, name: str) -> CampaignSpread | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            campaign = session.exec(select(Campaign).where(Campaign.name == name)).first()
+            if campaign is None:
+                return None
+            rows = session.exec(
+                select(CampaignSource, Article)
+                .join(Article, col(Article.id) == CampaignSource.article_id)
+                .where(CampaignSource.campaign_id == campaign.id)
+                .order_by(col(CampaignSource.first_seen_at), col(CampaignSource.source_id))
+            ).all()
+            return CampaignSpread(campaign, session.get(Article, campaign.first_article_id), list(rows))
+
+    def mentions_for_versions(self, version_ids: Sequence[int]) -> dict[int, list[tuple[Campaign, CampaignMention]]]:
+        """Campaigns mentioned by each version, for highlighting in feeds."""
+        if not version_ids:
+            return {}
+        out: dict[int, list[tuple[Campaign, CampaignMention]]] = {}
+        with Session(self.engine, expire_on_commit=False) as session:
+            rows = session.exec(
+                select(Campaign, CampaignMention)
+                .join(CampaignMention, col(CampaignMention.campaign_id) == Campaign.id)
+                .where(col(CampaignMention.version_id).in_(list(version_ids)))
+            ).all()
+            for campaign, mention in rows:
+                out.setdefault(mention.version_id, []).append((campaign, mention))
+        return out

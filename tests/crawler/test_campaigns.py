@@ -1,0 +1,162 @@
+"""Campaign extraction: rules, lexicon, CLI, the shared scorer, and storage of first mentions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.campaigns import CampaignExtractor, Lexicon, LexiconError, extract_campaigns, load_lexicon
+from crawler.config import ConfigError, parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared"
+SCORER = SHARED / "eval" / "score_campaigns.py"
+RULES_ONLY = CampaignExtractor(Lexicon())
+
+
+def names(text: str, extractor: CampaignExtractor = RULES_ONLY) -> dict[str, str]:
+    return {m.name: m.kind for m in extractor.extract(text)}
+
+
+def test_quoted_terms_sharing_a_campaign_head() -> None:
+    found = names("要认真落实“检察护企”“检护民生”专项行动推进会部署要求。")
+    assert found == {"检察护企": "campaign", "检护民生": "campaign"}
+
+
+def test_campaigns_in_no_lexicon_are_found_by_their_form() -> None:
+    text = "全省开展“蓝盾护企”专项行动和“守护青山”公益诉讼专项监督活动,实施爱警暖心工程,推进“清风2025”集中整治。"
+    assert names(text) == {
+        "蓝盾护企": "campaign",
+        "守护青山": "campaign",
+        "爱警暖心工程": "campaign",
+        "清风2025": "campaign",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("深入推进政法队伍教育整顿。", "政法队伍教育整顿"),
+        ("持续深化司法工作人员职务犯罪侦查百日攻坚等专项行动。", "司法工作人员职务犯罪侦查百日攻坚"),
+        ("抓紧抓实检察机关党纪学习教育,", "党纪学习教育"),
+        ("推进教育整顿与党史学习教育、接受巡视", "党史学习教育"),
+        ("以“质量建设年”为抓手", "质量建设年"),
+    ],
+)
+def test_left_boundaries_of_unquoted_names(text: str, expected: str) -> None:
+    assert expected in names(text)
+
+
+def test_bare_heads_are_not_campaigns_but_abbreviations_merge() -> None:
+    assert names("深入开展常态化长效化的学习教育,主动开展类案监督和专项监督。") == {}
+    found = RULES_ONLY.extract("深入推进政法队伍教育整顿。巩固第一批教育整顿成果,扎实推进第二批教育整顿。")
+    assert [(m.name, m.count) for m in found] == [("政法队伍教育整顿", 3)]
+
+
+def test_numbered_formulations_and_suggestions() -> None:
+    text = "增强“四个意识”、坚定“四个自信”、做到“两个维护”,履行“一岗双责”,落实“双赢多赢共赢”理念,打好三大攻坚战,落实“一号检察建议”。"
+    assert names(text) == {
+        "四个意识": "formulation",
+        "四个自信": "formulation",
+        "两个维护": "formulation",
+        "一岗双责": "formulation",
+        "双赢多赢共赢": "formulation",
+        "三大攻坚战": "formulation",
+        "一号检察建议": "campaign",
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "确保案件“清仓”,不留“挂案”。",
+        "质量是“晴雨表”,整改是“风向标”。",
+        "打破“一亩三分地”的思维定式,不搞“一刀切”。",
+        "学习贯彻“七一”重要讲话精神",
+        "做好巡视“后半篇文章”",
+        "“典型案例一定要有典型性。”会议指出",
+        "“小雏菊”“春泥”未检工作室",
+        "以“联”代训,在“实”“干”上突显成效",
+        "改变“各自为政、单兵作战”的模式",
+        "这是一项系统工程",
+    ],
+)
+def test_ordinary_quoted_words_metaphors_and_sentences_are_not_campaigns(text: str) -> None:
+    assert names(text) == {}
+
+
+def test_traditional_and_annotated_variants_merge_into_one_campaign() -> None:
+    found = extract_campaigns("要認真落實“檢察護企”專項行動。“检察护企”专项行动成效明显,持續推進檢察護企(hù qǐ)工作。")
+    assert [(m.name, m.kind, m.count) for m in found] == [("检察护企", "campaign", 3)]
+    assert found[0].contexts[0].startswith("要认真落实“检察护企”专项行动")
+
+
+def test_the_lexicon_adds_formulations_whose_form_says_nothing() -> None:
+    text = "心怀“国之大者”,坚持“查改治建”一体推进。"
+    assert names(text) == {}
+    assert names(text, CampaignExtractor()) == {"国之大者": "formulation", "查改治建": "formulation"}
+
+
+def test_user_lexicon_extends_and_bad_lexicons_are_named(tmp_path: Path) -> None:
+    extra = tmp_path / "mine.yaml"
+    extra.write_text("formulations: [“三个善于”, 两山理念]\ncampaigns: [护航民企]\n", encoding="utf-8")
+    lexicon = load_lexicon(extra)
+    assert lexicon.kind_of("护航民企") == "campaign" and lexicon.kind_of("国之大者") == "formulation"
+    extra.write_text("campaigns: 护航民企\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"mine\.yaml: campaigns: expected a list of names"):
+        load_lexicon(extra)
+    with pytest.raises(
+        ConfigError, match=r"sources\.yaml:2: settings\.lexicon: .*mine\.yaml: campaigns: expected a list"
+    ):
+        parse_config("settings:\n  lexicon: mine.yaml\nsources: []\n", "sources.yaml", base=tmp_path / "sources.yaml")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+
+
+def test_cli_extract_reads_html_in_any_encoding(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    html = '<html><head><meta charset="utf-8"><title>通报_最高人民检察院</title></head><body><div id="zoom">'
+    html += "<p>最高检通报“检察护企”专项行动开展情况,要求增强“四个意识”。</p></div></body></html>"
+    page.write_bytes(html.encode("gbk"))
+    result = cli("campaigns", "extract", "--json", str(page))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [(d["name"], d["kind"], d["count"]) for d in data] == [
+        ("检察护企", "campaign", 1),
+        ("四个意识", "formulation", 1),
+    ]
+    assert all(d["contexts"] for d in data)
+
+
+@pytest.mark.skipif(not SCORER.exists(), reason=f"shared scorer not found at {SCORER}")
+def test_shared_scorer_reaches_the_quality_target() -> None:
+    """The README's command: python ../shared/eval/score_campaigns.py -- procwatch campaigns extract --json"""
+    command = [
+        sys.executable,
+        str(SCORER),
+        "--min-precision",
+        "0.9",
+        "--min-recall",
+        "0.9",
+        "--",
+        sys.executable,
+        "-m",
+        "crawler",
+        "campaigns",
+        "extract",
+        "--json",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = result.stdout.strip().splitlines()[-1]
+    precision = float(summary.split("precision=")[1].split()[0])
+    recall = float(summary.split("recall=")[1].split()[0])
+    assert precision >= 0.9 and recall >= 0.9, summary

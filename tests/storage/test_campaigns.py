@@ -1,0 +1,78 @@
+"""Campaign storage: first mention overall and per source, idempotent mentions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from crawler.dates import BEIJING
+from storage import Store
+from tests.storage.test_repository import PAGE, Page
+
+
+@dataclass
+class Found:
+    name: str
+    kind: str = "campaign"
+    count: int = 1
+    contexts: list[str] = field(default_factory=lambda: ["开展“检察护企”专项行动"])
+
+
+def record(store: Store, url: str, source: str, day: int, names: list[str]):
+    page = Page(url, f"标题{url}", f"正文 {url} 内容。", published_at=datetime(2024, 3, day, tzinfo=BEIJING))
+    outcome = store.record(source, page)
+    return store.record_mentions(
+        article_id=outcome.article_id,
+        version_id=outcome.version_id,
+        source_id=source,
+        mentions=[Found(n) for n in names],
+        published_at=page.published_at,
+    )
+
+
+def test_new_overall_once_and_new_per_source_once(store: Store) -> None:
+    first = record(store, "https://spp/1", "spp", 10, ["检察护企"])
+    again = record(store, "https://spp/2", "spp", 11, ["检察护企"])
+    elsewhere = record(store, "https://sc/1", "sc-jcy", 12, ["检察护企", "检护民生"])
+    assert [(r.new_overall, r.new_for_source) for r in first] == [(True, True)]
+    assert [(r.new_overall, r.new_for_source) for r in again] == [(False, False)]
+    assert [(r.name, r.new_overall, r.new_for_source) for r in elsewhere] == [
+        ("检察护企", False, True),
+        ("检护民生", True, True),
+    ]
+    spread = store.campaign_spread("检察护企")
+    assert spread is not None and spread.first_article is not None and spread.first_article.url == "https://spp/1"
+    assert [(row.source_id, row.first_seen_at.astimezone(BEIJING).day) for row, _ in spread.sources] == [
+        ("spp", 10),
+        ("sc-jcy", 12),
+    ]
+
+
+def test_recording_the_same_version_twice_adds_no_mention(store: Store) -> None:
+    outcome = store.record("spp", PAGE)
+    for _ in range(2):
+        store.record_mentions(
+            article_id=outcome.article_id,
+            version_id=outcome.version_id,
+            source_id="spp",
+            mentions=[Found("质量建设年")],
+            published_at=PAGE.published_at,
+        )
+    assert [(c.name, n) for c, n in store.campaigns()] == [("质量建设年", 1)]
+    mentions = store.mentions_for_versions([outcome.version_id])
+    assert [c.name for c, _ in mentions[outcome.version_id]] == ["质量建设年"]
+
+
+def test_a_backfilled_older_article_becomes_the_first_mention(store: Store) -> None:
+    record(store, "https://spp/new", "spp", 20, ["一号检察建议"])
+    record(store, "https://spp/old", "spp", 2, ["一号检察建议"])
+    spread = store.campaign_spread("一号检察建议")
+    assert spread is not None and spread.first_article.url == "https://spp/old"
+    assert spread.campaign.first_seen_at == datetime(2024, 3, 2, tzinfo=BEIJING)
+
+
+def test_listing_filters(store: Store) -> None:
+    record(store, "https://spp/1", "spp", 1, ["检察护企"])
+    record(store, "https://sc/1", "sc-jcy", 15, ["检护民生"])
+    assert [c.name for c, _ in store.campaigns(new_since=datetime(2024, 3, 10, tzinfo=BEIJING))] == ["检护民生"]
+    assert [c.name for c, _ in store.campaigns(source_id="spp")] == ["检察护企"]
