@@ -177,6 +177,30 @@ class Source(_Strict):
         return list(dict.fromkeys([*self.tags, *extra]))
 
 
+class RecheckBand(_Strict):
+    """Articles younger than ``younger_than`` are re-checked every ``every`` (``never`` to stop)."""
+
+    younger_than: Duration
+    every: Duration | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _never(cls, data: Any) -> Any:
+        if isinstance(data, dict) and str(data.get("every", "")).strip().lower() == "never":
+            return {**data, "every": None}
+        return data
+
+
+# newsdiffs' rhythm: young articles often, old ones rarely, the oldest never.
+DEFAULT_RECHECK = [
+    RecheckBand(younger_than="3h", every="15m"),
+    RecheckBand(younger_than="1d", every="1h"),
+    RecheckBand(younger_than="7d", every="3h"),
+    RecheckBand(younger_than="30d", every="3d"),
+    RecheckBand(younger_than="365d", every="30d"),
+]
+
+
 class Settings(_Strict):
     """Crawler-wide settings; every key is optional."""
 
@@ -188,6 +212,13 @@ class Settings(_Strict):
     max_redirects: int = Field(10, ge=0, le=30)
     retries: int = Field(3, ge=0, le=10)
     lexicon: str | None = Field(None, description="extra campaign lexicon (YAML), relative to this file")
+    recheck: list[RecheckBand] = Field(default_factory=lambda: list(DEFAULT_RECHECK))
+
+    @property
+    def recheck_schedule(self) -> list[tuple[timedelta, timedelta | None]]:
+        """(maximum age, interval) pairs, youngest first; older articles are not re-checked."""
+        bands = sorted(self.recheck, key=lambda b: parse_duration(b.younger_than))
+        return [(parse_duration(b.younger_than), parse_duration(b.every) if b.every else None) for b in bands]
 
 
 class Config(_Strict):

@@ -19,7 +19,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.config import Selectors
 from crawler.dates import date_from_url, labelled_date, parse_date
-from crawler.normalise import clean_body, clean_inline, content_hash, strip_pinyin
+from crawler.normalise import clean_body, clean_inline, hash_text, matching_text, strip_pinyin
 from crawler.sanitize import sanitize_html
 
 
@@ -36,15 +36,17 @@ class ExtractedArticle:
     author: str | None = None
     encoding: str | None = None
     body_method: str = ""  # which rule found the body: selector, marker, container, density
+    normalised_text: str = field(default="", compare=False, repr=False)
     content_hash: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        if not self.content_hash:
-            object.__setattr__(self, "content_hash", content_hash(self.title, self.body_text))
+        if not self.normalised_text:
+            object.__setattr__(self, "normalised_text", matching_text(self.title, self.body_text))
+        object.__setattr__(self, "content_hash", hash_text(self.normalised_text))
 
     def with_changes(self, **changes: object) -> ExtractedArticle:
         """A copy with some fields replaced and the hash recomputed."""
-        return replace(self, content_hash="", **changes)  # type: ignore[arg-type]
+        return replace(self, normalised_text="", **changes)  # type: ignore[arg-type]
 
 
 class ExtractionError(ValueError):

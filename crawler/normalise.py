@@ -120,7 +120,15 @@ def normalise(text: str) -> str:
     return "\n".join(lines)
 
 
+def matching_text(title: str, body: str) -> str:
+    """Title and body in matching form: what decides whether two pages are the same article."""
+    return normalise(title) + "\n\n" + normalise(body)
+
+
+def hash_text(matching: str) -> str:
+    return hashlib.sha256(matching.encode("utf-8")).hexdigest()
+
+
 def content_hash(title: str, body: str) -> str:
     """SHA-256 of the normalised title and body: equal for the same article wherever it appears."""
-    payload = normalise(title) + "\n\n" + normalise(body)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return hash_text(matching_text(title, body))

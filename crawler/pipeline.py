@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.adapters import Adapter, registry
 from crawler.config import Source
@@ -26,7 +27,7 @@ ProgressHook = Callable[[str, int, int], None]
 @dataclass
 class ArticleResult:
     url: str
-    outcome: str  # new | changed | unchanged | duplicate | not_modified | removed | blocked | error
+    outcome: str  # new | changed | reverted | unchanged | duplicate | not_modified | removed | blocked | error
     title: str = ""
     published_at: datetime | None = None
     content_hash: str = ""
@@ -66,7 +67,7 @@ class CrawlReport:
         return any(a.outcome in ("new", "changed", "removed") for a in self.articles)
 
     def summary(self) -> dict[str, int]:
-        keys = ("new", "changed", "unchanged", "not_modified", "duplicate", "removed", "blocked", "error")
+        keys = ("new", "changed", "reverted", "unchanged", "not_modified", "duplicate", "removed", "blocked", "error")
         return {key: self.count(key) for key in keys}
 
     def to_json(self) -> dict[str, Any]:
@@ -153,8 +154,21 @@ class Crawl:
             )
         return response
 
+    async def recheck(self, urls: list[str]) -> CrawlReport:
+        """Re-fetch known articles (conditional GET): edits become versions, 404s removals."""
+        report = CrawlReport(self.source.id)
+        requests_before = self.fetcher.requests_sent
+        adapter = registry[self.source.adapter](self.source)
+        for url in urls:
+            report.articles.append(await self._article(adapter, ListedLink(url, "", None), known=True))
+        report.finished = utcnow()
+        report.requests = self.fetcher.requests_sent - requests_before
+        return report
+
     async def _collect_links(self, adapter: Adapter, report: CrawlReport) -> list[ListedLink]:
         links: dict[str, ListedLink] = {}
+        self._vanished: list[str] = []
+        first_pages = set(self.source.lists)
         queue = [(url, self.backfill) for url in self.source.lists]
         visited: set[str] = set()
         while queue:
@@ -178,6 +192,10 @@ class Crawl:
             page = adapter.parse_list(response.decode(self.source.encoding).text, response.url, backfill=budget)
             for link in page.links:
                 links.setdefault(link.url, link)
+            if url in first_pages and not self.dry_run:
+                current = [link.url for link in page.links]
+                previous = await asyncio.to_thread(self.store.update_listing, url, current)
+                self._vanished += vanished_from_list(previous or [], current)
             remaining = budget
             for next_url in page.next_pages:
                 if remaining <= 0:
@@ -190,10 +208,14 @@ class Crawl:
         return list(links.values())
 
     async def _fetch_articles(self, adapter: Adapter, links: list[ListedLink], report: CrawlReport) -> None:
+        listed = {link.url for link in links}
+        links = links + [ListedLink(url, "", None) for url in self._vanished if url not in listed]
         known = await asyncio.to_thread(self.store.known_urls, [link.url for link in links])
         todo = [link for link in links if link.url not in known]
         if self.recheck_listed:
             todo += [link for link in links if link.url in known]
+        else:
+            todo += [link for link in links if link.url in known and link.url not in listed]
         if self.limit is not None:
             todo = todo[: self.limit]
         for done, link in enumerate(todo, 1):
@@ -215,11 +237,12 @@ class Crawl:
             if not self.dry_run:
                 await asyncio.to_thread(self.store.touch, link.url)
             return ArticleResult(link.url, "not_modified", title=link.title)
-        if response.gone:
+        gone = f"HTTP {response.status}" if response.gone else _redirected_home(response.url, link.url, self.source)
+        if gone:
             if known and not self.dry_run:
-                removed = await asyncio.to_thread(self.store.mark_removed, link.url, reason=f"HTTP {response.status}")
+                removed = await asyncio.to_thread(self.store.mark_removed, link.url, reason=gone)
                 return ArticleResult(link.url, "removed" if removed else "unchanged", title=link.title)
-            return ArticleResult(link.url, "error", title=link.title, error=f"HTTP {response.status}")
+            return ArticleResult(link.url, "error", title=link.title, error=gone)
         if not same_site(response.url, link.url):
             return ArticleResult(link.url, "error", title=link.title, error=f"redirected off-site to {response.url}")
         decoded = response.decode(self.source.encoding)
@@ -246,10 +269,37 @@ class Crawl:
             outcome.version_id,
             outcome.article_id,
         )
-        if outcome.kind in (OutcomeKind.new, OutcomeKind.changed):
+        if outcome.kind in (OutcomeKind.new, OutcomeKind.changed, OutcomeKind.duplicate):
             for hook in self.after_record:
                 hook(self.source, article, result)
         return result
+
+
+def vanished_from_list(previous: list[str], current: list[str]) -> list[str]:
+    """Links that left a list page while older links are still on it: deleted, not pushed down.
+
+    List pages show newest first, so an article that merely scrolled off takes everything after
+    it along; one that disappears from the middle was taken down (or moved) and is worth a check.
+    """
+    still = set(current)
+    out = []
+    for index, url in enumerate(previous):
+        if url not in still and any(older in still for older in previous[index + 1 :]):
+            out.append(url)
+    return out
+
+
+_HOME_PATHS = {"", "/", "/index.html", "/index.htm", "/index.shtml", "/index.jsp", "/default.html", "/default.htm"}
+
+
+def _redirected_home(final_url: str, requested: str, source: Source) -> str | None:
+    """Portals often answer a deleted article with a redirect to the home page instead of a 404."""
+    if final_url == requested:
+        return None
+    path = urlsplit(final_url).path
+    if path in _HOME_PATHS or (source.homepage and final_url.rstrip("/") == source.homepage.rstrip("/")):
+        return f"redirected to the home page ({final_url})"
+    return None
 
 
 async def crawl_source(source: Source, *, fetcher: Fetcher, store: Store, **options: Any) -> CrawlReport:

@@ -44,12 +44,16 @@ class CampaignRepository:
         self,
         *,
         article_id: int,
-        version_id: int,
+        version_id: int | None,
         source_id: str,
         mentions: Sequence[FoundMention],
         published_at: datetime,
     ) -> list[RecordedCampaign]:
-        """Store one version's mentions in one transaction; idempotent per (campaign, version)."""
+        """Store one version's mentions in one transaction; idempotent per (campaign, version).
+
+        ``version_id`` is None for a republication: the source's first mention is recorded (it picked
+        the campaign up) against the original article, with no mention row of its own.
+        """
         out = []
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             for mention in mentions:
@@ -90,6 +94,9 @@ class CampaignRepository:
                         context,
                     )
                     session.add(per_source)
+                if version_id is None:
+                    out.append(RecordedCampaign(mention.name, mention.kind, new_overall, new_for_source))
+                    continue
                 exists = session.exec(
                     select(CampaignMention.id).where(
                         CampaignMention.campaign_id == campaign.id, CampaignMention.version_id == version_id

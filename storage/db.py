@@ -94,11 +94,11 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the schema to the newest revision; returns (before, after)."""
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the schema to the newest (or the given) revision; returns (before, after)."""
     before = current_revision(engine)
-    command.upgrade(_alembic_config(engine), "head")
-    return before, head_revision()
+    command.upgrade(_alembic_config(engine), revision)
+    return before, current_revision(engine)
 
 
 def ensure_schema(engine: Engine) -> None:

@@ -46,8 +46,9 @@ def diff_text(old: str, new: str, *, context: int = 30) -> list[str]:
     for index, (op, text) in enumerate(ops):
         if op == 0:
             continue
-        before = ops[index - 1][1][-context:] if index and ops[index - 1][0] == 0 else ""
-        after = ops[index + 1][1][:context] if index + 1 < len(ops) and ops[index + 1][0] == 0 else ""
+        # context from the nearest unchanged text on each side, skipping the other half of a replacement
+        before = next((t[-context:] for o, t in reversed(ops[:index]) if o == 0), "")
+        after = next((t[:context] for o, t in ops[index + 1 :] if o == 0), "")
         sign = "+" if op > 0 else "-"
         lines.append(f"{sign} …{before}[{text}]{after}…".replace("\n", "⏎"))
     return lines

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -63,6 +63,7 @@ class Article(SQLModel, table=True):
     title: str = Field(default="", sa_column=Column(Text, nullable=False))
     content_hash: str = Field(max_length=64, index=True)
     version_count: int = 1
+    current_version: int = Field(default=1, description="the version live now; lower than version_count after A->B->A")
     original_id: int | None = Field(default=None, foreign_key="article.id", index=True)
     similarity: float | None = None
 
@@ -99,6 +100,11 @@ class Republication(SQLModel, table=True):
     source_id: str = Field(max_length=64)
     similarity: float = 1.0
     first_seen: datetime = _ts(nullable=False)
+    published_at: datetime | None = _ts()
+    content_hash: str | None = Field(default=None, max_length=64)
+    # A near-duplicate keeps its own text, so nothing a site published is lost.
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    body_text: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Event(SQLModel, table=True):
@@ -114,6 +120,35 @@ class Event(SQLModel, table=True):
     at: datetime = _ts(nullable=False)
     reported: bool = True
     note: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Listing(SQLModel, table=True):
+    """The article links a list page showed last time, in order, to notice articles that vanish."""
+
+    __tablename__ = "listing"
+
+    list_url: str = Field(primary_key=True, max_length=2048)
+    urls: str = Field(sa_column=Column(Text, nullable=False), description="newline-separated, page order")
+    checked_at: datetime = _ts(nullable=False)
+
+
+class ArticleSignature(SQLModel, table=True):
+    """MinHash of an article's normalised text, for near-duplicate search."""
+
+    __tablename__ = "article_signature"
+
+    article_id: int = Field(foreign_key="article.id", primary_key=True)
+    minhash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class SignatureBand(SQLModel, table=True):
+    """One LSH band of a signature; articles sharing a band are near-duplicate candidates."""
+
+    __tablename__ = "signature_band"
+
+    id: int | None = Field(default=None, primary_key=True)
+    band: str = Field(max_length=16, index=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
 
 
 class HttpValidator(SQLModel, table=True):

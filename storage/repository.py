@@ -20,15 +20,27 @@ from storage.campaigns import CampaignRepository
 from storage.diff import change_size
 from storage.models import (
     Article,
+    ArticleSignature,
     ArticleStatus,
     ArticleVersion,
     Event,
     EventKind,
     HttpValidator,
+    Listing,
     Republication,
+    SignatureBand,
     SourceState,
 )
+from storage.significance import classify
+from storage.similarity import NEAR_DUPLICATE, LeanMinHash, band_keys, from_bytes, signature, similarity, to_bytes
 from storage.types import utcnow
+
+# A copy dated this much earlier than the article we know is taken to be the true original.
+EARLIER_BY = timedelta(hours=12)
+
+
+def _published_earlier(candidate: datetime | None, known: datetime | None) -> bool:
+    return candidate is not None and known is not None and candidate < known - EARLIER_BY
 
 
 class Extracted(Protocol):
@@ -43,11 +55,13 @@ class Extracted(Protocol):
     author: str | None
     content_hash: str
     encoding: str | None
+    normalised_text: str  # title and body in matching form, for near-duplicate search
 
 
 class OutcomeKind(StrEnum):
     new = "new"
     changed = "changed"
+    reverted = "reverted"  # back to an earlier version's content (A -> B -> A)
     unchanged = "unchanged"
     duplicate = "duplicate"
 
@@ -63,6 +77,8 @@ class Outcome:
     version_id: int | None = None
     duplicate_of: str | None = None
     restored: bool = False
+    reported: bool = True  # False for boring edits and flip-flops
+    similarity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -114,32 +130,135 @@ class Store(CampaignRepository):
             article.status, article.removed_at = ArticleStatus.live, None
             session.add(Event(article_id=article.id, kind=EventKind.restored, at=now))
         session.add(article)
-        latest = self._latest_version(session, article.id)
-        if latest.content_hash == page.content_hash:
-            return Outcome(OutcomeKind.unchanged, page.url, article.id, latest.version, latest.id, restored=restored)
+        current = self._version(session, article.id, article.current_version)
+        if current.content_hash == page.content_hash:
+            return Outcome(
+                OutcomeKind.unchanged,
+                page.url,
+                article.id,
+                current.version,
+                current.id,
+                restored=restored,  # type: ignore[arg-type]
+            )
 
-        version = self._add_version(session, article, page, now, previous=latest)
+        earlier = session.exec(
+            select(ArticleVersion)
+            .where(ArticleVersion.article_id == article.id, ArticleVersion.content_hash == page.content_hash)
+            .order_by(col(ArticleVersion.version).desc())
+        ).first()
+        if earlier is not None:
+            # A -> B -> A: the content is stored already; note the flip and keep quiet about it.
+            self._make_current(article, earlier)
+            note = f"reverted to version {earlier.version}"
+            session.add(
+                Event(
+                    article_id=article.id,
+                    version_id=earlier.id,
+                    kind=EventKind.edited,
+                    at=now,
+                    reported=False,
+                    note=note,
+                )
+            )
+            return Outcome(
+                OutcomeKind.reverted,
+                page.url,
+                article.id,
+                earlier.version,
+                earlier.id,  # type: ignore[arg-type]
+                restored=restored,
+                reported=False,
+            )
+
+        version = self._add_version(session, article, page, now, previous=current)
         article.version_count = version.version
-        article.title, article.content_hash = page.title, page.content_hash
-        if page.published_at:
-            article.published_at = page.published_at
-        session.add(Event(article_id=article.id, version_id=version.id, kind=EventKind.edited, at=now))
-        return Outcome(OutcomeKind.changed, page.url, article.id, version.version, version.id, restored=restored)
+        self._make_current(article, version)
+        significance = classify(
+            f"{current.title}\n{current.body_text}",
+            f"{page.title}\n{page.body_text}",
+            old_fetched=current.fetched_at,
+            new_fetched=now,
+        )
+        session.add(
+            Event(
+                article_id=article.id,
+                version_id=version.id,
+                kind=EventKind.edited,
+                at=now,
+                reported=significance.reported,
+                note=None if significance.reported else significance.reason,
+            )
+        )
+        return Outcome(
+            OutcomeKind.changed,
+            page.url,
+            article.id,
+            version.version,
+            version.id,  # type: ignore[arg-type]
+            restored=restored,
+            reported=significance.reported,
+        )
+
+    @staticmethod
+    def _make_current(article: Article, version: ArticleVersion) -> None:
+        article.current_version, article.title, article.content_hash = (
+            version.version,
+            version.title,
+            version.content_hash,
+        )
+        if version.published_at:
+            article.published_at = version.published_at
 
     def _record_unknown_url(self, session: Session, source_id: str, page: Extracted, now: datetime) -> Outcome:
         republished = session.exec(select(Republication).where(Republication.url == page.url)).first()
         if republished is not None:
             original = session.get(Article, republished.article_id)
             assert original is not None
-            return Outcome(OutcomeKind.duplicate, page.url, original.id, duplicate_of=original.url)  # type: ignore[arg-type]
-
-        original = self._first_with_hash(session, page.content_hash)
-        if original is not None:
-            session.add(
-                Republication(url=page.url, article_id=original.id, source_id=source_id, first_seen=now)  # type: ignore[arg-type]
+            return Outcome(
+                OutcomeKind.duplicate,
+                page.url,
+                original.id,
+                duplicate_of=original.url,  # type: ignore[arg-type]
+                similarity=republished.similarity,
+                reported=False,
             )
-            session.add(Event(article_id=original.id, kind=EventKind.republished, at=now, note=page.url))  # type: ignore[arg-type]
-            return Outcome(OutcomeKind.duplicate, page.url, original.id, duplicate_of=original.url)  # type: ignore[arg-type]
+
+        sig = signature(page.normalised_text)
+        original, score = self._first_with_hash(session, page.content_hash), 1.0
+        exact = original is not None
+        if original is None:
+            original, score = self._nearest(session, sig)
+        if original is not None and not _published_earlier(page.published_at, original.published_at):
+            session.add(
+                Republication(
+                    url=page.url,
+                    article_id=original.id,
+                    source_id=source_id,
+                    first_seen=now,  # type: ignore[arg-type]
+                    similarity=score,
+                    published_at=page.published_at,
+                    content_hash=page.content_hash,
+                    title=None if exact else page.title,
+                    body_text=None if exact else page.body_text,
+                )
+            )
+            session.add(
+                Event(
+                    article_id=original.id,
+                    kind=EventKind.republished,
+                    at=now,
+                    reported=False,  # type: ignore[arg-type]
+                    note=page.url,
+                )
+            )
+            return Outcome(
+                OutcomeKind.duplicate,
+                page.url,
+                original.id,
+                duplicate_of=original.url,  # type: ignore[arg-type]
+                similarity=score,
+                reported=False,
+            )
 
         article = Article(
             url=page.url,
@@ -153,9 +272,37 @@ class Store(CampaignRepository):
         )
         session.add(article)
         session.flush()
+        if original is not None:
+            # The article we knew turns out to be a later copy of this one: the first publisher is the original.
+            original.original_id, original.similarity = article.id, score
+            session.add(original)
         version = self._add_version(session, article, page, now, previous=None)
         session.add(Event(article_id=article.id, version_id=version.id, kind=EventKind.published, at=now))  # type: ignore[arg-type]
+        session.add(ArticleSignature(article_id=article.id, minhash=to_bytes(sig)))  # type: ignore[arg-type]
+        for band in band_keys(sig):
+            session.add(SignatureBand(band=band, article_id=article.id))  # type: ignore[arg-type]
         return Outcome(OutcomeKind.new, page.url, article.id, 1, version.id)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _nearest(session: Session, sig: LeanMinHash) -> tuple[Article | None, float]:
+        """The most similar known article above the near-duplicate threshold."""
+        candidates = session.exec(
+            select(SignatureBand.article_id).where(col(SignatureBand.band).in_(band_keys(sig))).distinct()
+        ).all()
+        best, best_score = None, NEAR_DUPLICATE
+        for article_id in candidates[:200]:
+            stored = session.get(ArticleSignature, article_id)
+            if stored is None:
+                continue
+            score = similarity(sig, from_bytes(stored.minhash))
+            if score >= best_score:
+                best, best_score = article_id, score
+        if best is None:
+            return None, 0.0
+        article = session.get(Article, best)
+        while article is not None and article.original_id is not None:  # link to the first publisher
+            article = session.get(Article, article.original_id)
+        return article, round(best_score, 3)
 
     @staticmethod
     def _add_version(
@@ -180,13 +327,11 @@ class Store(CampaignRepository):
         return version
 
     @staticmethod
-    def _latest_version(session: Session, article_id: int | None) -> ArticleVersion:
+    def _version(session: Session, article_id: int | None, number: int) -> ArticleVersion:
         version = session.exec(
-            select(ArticleVersion)
-            .where(ArticleVersion.article_id == article_id)
-            .order_by(col(ArticleVersion.version).desc())
+            select(ArticleVersion).where(ArticleVersion.article_id == article_id, ArticleVersion.version == number)
         ).first()
-        assert version is not None, f"article {article_id} has no version"
+        assert version is not None, f"article {article_id} has no version {number}"
         return version
 
     @staticmethod
@@ -196,7 +341,10 @@ class Store(CampaignRepository):
             .where(ArticleVersion.content_hash == content_hash)
             .order_by(col(ArticleVersion.fetched_at), col(ArticleVersion.id))
         ).first()
-        return session.get(Article, article_id) if article_id is not None else None
+        article = session.get(Article, article_id) if article_id is not None else None
+        while article is not None and article.original_id is not None:
+            article = session.get(Article, article.original_id)
+        return article
 
     def mark_removed(self, url: str, *, at: datetime | None = None, reason: str | None = None) -> bool:
         """Mark a live article removed; returns False if it was unknown or already removed."""
@@ -262,19 +410,14 @@ class Store(CampaignRepository):
         with Session(self.engine, expire_on_commit=False) as session:
             return list(session.exec(statement).all())
 
-    def latest_versions(self, article_ids: Sequence[int]) -> dict[int, ArticleVersion]:
-        """The newest version of each article, in one query."""
+    def current_versions(self, article_ids: Sequence[int]) -> dict[int, ArticleVersion]:
+        """The live version of each article, in one query."""
         if not article_ids:
             return {}
-        newest = (
-            select(ArticleVersion.article_id, func.max(ArticleVersion.version).label("version"))
-            .where(col(ArticleVersion.article_id).in_(list(article_ids)))
-            .group_by(col(ArticleVersion.article_id))
-            .subquery()
-        )
-        statement = select(ArticleVersion).join(
-            newest,
-            (ArticleVersion.article_id == newest.c.article_id) & (ArticleVersion.version == newest.c.version),
+        statement = (
+            select(ArticleVersion)
+            .join(Article, col(Article.id) == ArticleVersion.article_id)
+            .where(col(Article.id).in_(list(article_ids)), ArticleVersion.version == Article.current_version)
         )
         with Session(self.engine, expire_on_commit=False) as session:
             return {v.article_id: v for v in session.exec(statement).all()}
@@ -287,10 +430,10 @@ class Store(CampaignRepository):
         now: datetime | None = None,
         limit: int = 1000,
     ) -> list[Article]:
-        """Articles whose last check is older than their age band allows.
+        """Live articles whose last check is older than their age band allows, most overdue first.
 
-        ``schedule`` is a list of (maximum age, re-check interval) pairs, youngest first; an
-        interval of None means articles of that age are no longer re-checked.
+        ``schedule`` is a list of (maximum age, re-check interval) pairs, youngest first; an interval
+        of None means articles of that age are no longer re-checked. Age counts from publication.
         """
         now = now or utcnow()
         conditions = []
@@ -298,8 +441,8 @@ class Store(CampaignRepository):
         for max_age, interval in schedule:
             if interval is not None:
                 conditions.append(
-                    (Article.first_seen > now - max_age)
-                    & (Article.first_seen <= now - lower)
+                    (col(Article.published_at) > now - max_age)
+                    & (col(Article.published_at) <= now - lower)
                     & (col(Article.last_checked) <= now - interval)
                 )
             lower = max_age
@@ -331,6 +474,26 @@ class Store(CampaignRepository):
         statement = statement.order_by(col(Event.at).desc(), col(Event.id).desc()).limit(limit)
         with Session(self.engine, expire_on_commit=False) as session:
             return [(event, article) for event, article in session.exec(statement).all()]
+
+    def versions(self, article_id: int) -> list[ArticleVersion]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(
+                session.exec(
+                    select(ArticleVersion)
+                    .where(ArticleVersion.article_id == article_id)
+                    .order_by(col(ArticleVersion.version))
+                ).all()
+            )
+
+    def update_listing(self, list_url: str, urls: Sequence[str], *, at: datetime | None = None) -> list[str] | None:
+        """Remember what a list page shows now; returns what it showed last time (None the first time)."""
+        with self.transaction() as session:
+            row = session.get(Listing, list_url)
+            previous = row.urls.split("\n") if row and row.urls else ([] if row else None)
+            row = row or Listing(list_url=list_url, urls="", checked_at=at or utcnow())
+            row.urls, row.checked_at = "\n".join(urls), at or utcnow()
+            session.add(row)
+            return previous
 
     def republications(self, article_id: int) -> list[Republication]:
         with Session(self.engine, expire_on_commit=False) as session:

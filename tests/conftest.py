@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Iterator
@@ -10,6 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from crawler.config import load_config
+from crawler.demo.mirror import Mirror
+from crawler.fetch import Fetcher
+from crawler.pipeline import CrawlReport, crawl_source
 from storage import Store, make_engine
 from storage.db import ensure_schema
 
@@ -77,3 +82,21 @@ def sqlite_store(tmp_path: Path) -> Store:
     engine = make_engine(str(tmp_path / "test.sqlite3"))
     ensure_schema(engine)
     return Store(engine)
+
+
+@pytest.fixture
+def mirror() -> Iterator[Mirror]:
+    """The demo mirror's three sites, running on 127.0.0.1, editable by the test."""
+    with Mirror() as running:
+        yield running
+
+
+def crawl(mirror: Mirror, store: Store, tmp_path: Path, source_id: str, **options: object) -> CrawlReport:
+    """One crawl of one mirror site, without politeness delays."""
+    config = load_config(mirror.write_config(tmp_path / "sources.yaml"))
+
+    async def main() -> CrawlReport:
+        async with Fetcher(min_delay=0, retry_base=0.01) as fetcher:
+            return await crawl_source(config.get(source_id), fetcher=fetcher, store=store, **options)
+
+    return asyncio.run(main())

@@ -20,7 +20,8 @@ def campaign_hook(store: Store, config: Config, extractor: CampaignExtractor | N
     extractor = extractor or extractor_for(config)
 
     def record(source: Source, article: ExtractedArticle, result: ArticleResult) -> None:
-        if result.version_id is None or result.article_id is None:
+        # A republication (no version of its own) still counts for the source's timeline.
+        if result.article_id is None:
             return
         mentions = extractor.extract(article.title + "\n" + article.body_text)
         if mentions:

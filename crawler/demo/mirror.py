@@ -227,13 +227,14 @@ class Mirror:
         self.sites = {site.id: site for site in (sites or default_sites())}
         self.servers = {site_id: StaticServer() for site_id in self.sites}
         for site_id in self.sites:
-            self._publish(site_id)
+            self.publish(site_id)
 
     def _encode(self, site: MirrorSite, text: str) -> Page:
         body = text.encode(site.served_charset, "xmlcharrefreplace")
         return Page(body, content_type=f"text/html; charset={site.labelled_charset}")
 
-    def _publish(self, site_id: str) -> None:
+    def publish(self, site_id: str) -> None:
+        """(Re-)render a site's list and article pages from its current article list."""
         site, server = self.sites[site_id], self.servers[site_id]
         pages = max(1, -(-len(site.articles) // site.per_page))
         stem = site.list_path.rsplit("/", 1)[0]
@@ -244,6 +245,8 @@ class Mirror:
         for index, article in enumerate(site.articles):
             server.set(article.path, self._encode(site, render_article(site, article, index)))
         server.set("/robots.txt", Page(b"User-agent: *\nDisallow: /search/\n", content_type="text/plain"))
+        home = f'<html><head><meta charset="utf-8"><title>{site.name}</title></head><body><a href="{site.list_path}">新闻</a></body></html>'
+        server.set("/", self._encode(site, home))
 
     def url(self, site_id: str, path: str) -> str:
         return self.servers[site_id].url(path)
@@ -265,6 +268,21 @@ class Mirror:
         """Make an article answer 404 (it stays on the list page, as removed articles often do)."""
         article = self.sites[site_id].articles[index]
         self.servers[site_id].remove(article.path)
+        return self.url(site_id, article.path)
+
+    def delist(self, site_id: str, index: int, *, remove_page: bool = False) -> str:
+        """Take an article off the list pages (and, optionally, off the site)."""
+        site = self.sites[site_id]
+        article = site.articles.pop(index)
+        self.publish(site_id)
+        if remove_page:
+            self.servers[site_id].remove(article.path)
+        return self.url(site_id, article.path)
+
+    def redirect_home(self, site_id: str, index: int) -> str:
+        """Make an article answer with a redirect to the home page, as many portals do for deleted pages."""
+        article = self.sites[site_id].articles[index]
+        self.servers[site_id].set(article.path, Page(b"", status=302, headers={"Location": "/"}))
         return self.url(site_id, article.path)
 
     def restore(self, site_id: str, index: int) -> str:

@@ -6,47 +6,31 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from crawler.config import load_config
-from crawler.demo.mirror import Mirror
 from crawler.demo.server import Page
 from crawler.fetch import Fetcher
 from crawler.pipeline import CrawlReport, crawl_source
-from storage import Store
+from tests.conftest import crawl
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def mirror() -> Iterator[Mirror]:
-    with Mirror() as running:
-        yield running
-
-
-def crawl(mirror: Mirror, store: Store, tmp_path: Path, source_id: str, **options: object) -> CrawlReport:
-    config = load_config(mirror.write_config(tmp_path / "sources.yaml"))
-
-    async def main() -> CrawlReport:
-        async with Fetcher(min_delay=0, retry_base=0.01) as fetcher:
-            return await crawl_source(config.get(source_id), fetcher=fetcher, store=store, **options)
-
-    return asyncio.run(main())
-
-
 def test_first_crawl_stores_every_article_once_with_dates_in_beijing_time(mirror, sqlite_store, tmp_path) -> None:
-    total = 0
-    for site_id, site in mirror.sites.items():
-        report = crawl(mirror, sqlite_store, tmp_path, site_id, backfill=5)
-        assert report.ok and report.count("new") == len(site.articles), report.errors
-        total += len(site.articles)
+    reports = {site_id: crawl(mirror, sqlite_store, tmp_path, site_id, backfill=5) for site_id in mirror.sites}
+    assert all(r.ok and not r.errors for r in reports.values())
+    assert [reports[s].count("new") for s in ("spp", "scjcy", "zfw")] == [3, 1, 1]
+    # The Traditional repost of the SPP meeting is one article with one republication link.
+    (repost,) = [a for a in reports["scjcy"].articles if a.outcome == "duplicate"]
+    assert repost.duplicate_of.endswith("/spp/xwfbh/202407/t20240709_660012.shtml")
     articles = sqlite_store.latest_articles(100)
-    assert len(articles) == total == sqlite_store.counts()["versions"]
-    titles = {a.title for a in articles}
-    assert "全省高级检察官研讨班开班" in titles and "最高人民檢察院召開黨組會" in titles
+    counts = sqlite_store.counts()
+    assert len(articles) == counts["articles"] == counts["versions"] == 5 and counts["republications"] == 1
+    (republication,) = sqlite_store.republications(repost.article_id)
+    assert republication.source_id == "scjcy" and 0.8 <= republication.similarity <= 1.0
+    assert "系統內巡視" in republication.body_text  # the repost's own text is kept
+    assert "全省高级检察官研讨班开班" in {a.title for a in articles}
     for article in articles:
         assert article.published_at is not None
 
@@ -163,7 +147,7 @@ def test_cli_fetch_suggests_close_source_ids_and_fails_for_dead_sources(mirror, 
 def test_demo_command_runs_offline(tmp_path) -> None:
     result = cli("demo", "--dir", str(tmp_path / "demo"))
     assert result.returncode == 0, result.stderr
-    assert "stored 6 articles, 6 versions" in result.stdout
+    assert "stored 5 articles, 5 versions, 1 republications" in result.stdout
 
 
 def test_ingesting_the_mirror_records_campaigns_with_first_mentions(mirror, sqlite_store, tmp_path) -> None:

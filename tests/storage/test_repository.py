@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import SQLModel
 
 from crawler.dates import BEIJING
-from crawler.normalise import content_hash
+from crawler.normalise import hash_text, matching_text
 from storage import OutcomeKind, SchemaError, Store, make_engine
 from storage.db import ensure_schema, upgrade
 from storage.models import ArticleStatus, EventKind
@@ -26,9 +27,11 @@ class Page:
     author: str | None = None
     encoding: str | None = "utf-8"
     content_hash: str = ""
+    normalised_text: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "content_hash", content_hash(self.title, self.body_text))
+        object.__setattr__(self, "normalised_text", matching_text(self.title, self.body_text))
+        object.__setattr__(self, "content_hash", hash_text(self.normalised_text))
 
 
 URL = "https://www.spp.gov.cn/spp/xwfbh/202407/t20240709_660012.shtml"
@@ -116,7 +119,7 @@ def test_latest_articles_newest_first_per_source(store: Store) -> None:
         )
     assert [a.title for a in store.latest_articles(3)] == ["标题5", "标题4", "标题3"]
     assert [a.title for a in store.latest_articles(10, source_ids=["xz-jcy"])] == ["标题4", "标题2"]
-    latest = store.latest_versions([a.id for a in store.latest_articles(10)])
+    latest = store.current_versions([a.id for a in store.latest_articles(10)])
     assert len(latest) == 5
 
 
@@ -137,11 +140,19 @@ def test_source_state_counts_failures_and_resets_on_success(store: Store) -> Non
 
 
 def test_articles_due_follow_their_age(store: Store) -> None:
-    now = datetime(2024, 7, 10, 12, tzinfo=BEIJING)
-    store.record("spp", PAGE, fetched_at=now - timedelta(hours=2))
-    schedule = [(timedelta(hours=3), timedelta(minutes=15)), (timedelta(days=1), timedelta(hours=1))]
-    assert [a.url for a in store.articles_due(None, schedule, now=now)] == [URL]
-    assert store.articles_due(None, schedule, now=now - timedelta(hours=1, minutes=50)) == []
+    published = PAGE.published_at  # 2024-07-09 18:30
+    store.record("spp", PAGE, fetched_at=published + timedelta(minutes=10))
+    schedule = [
+        (timedelta(hours=3), timedelta(minutes=15)),
+        (timedelta(days=1), timedelta(hours=1)),
+        (timedelta(days=7), None),
+    ]
+    due = lambda after: [a.url for a in store.articles_due(None, schedule, now=published + after)]  # noqa: E731
+    assert due(timedelta(minutes=20)) == []  # checked 10 minutes ago
+    assert due(timedelta(minutes=30)) == [URL]  # young: every 15 minutes
+    assert due(timedelta(hours=5)) == [URL]  # under a day: hourly
+    assert due(timedelta(days=3)) == []  # older bands are never re-checked in this schedule
+    assert store.articles_due("xz-jcy", schedule, now=published + timedelta(minutes=30)) == []
 
 
 def test_naive_datetimes_are_refused(store: Store) -> None:
@@ -150,12 +161,25 @@ def test_naive_datetimes_are_refused(store: Store) -> None:
     assert store.counts()["articles"] == 0  # nothing half-written
 
 
-def test_an_older_schema_is_reported_with_the_command_to_run(tmp_path, monkeypatch) -> None:
-    engine = make_engine(str(tmp_path / "old.sqlite3"))
-    upgrade(engine)
-    monkeypatch.setattr("storage.db.head_revision", lambda: "0099")
-    with pytest.raises(SchemaError, match=r"at revision 0001, this procwatch needs 0099: run 'procwatch db upgrade'"):
+def test_an_older_schema_is_reported_then_upgraded_keeping_the_data(store: Store) -> None:
+    engine = store.engine
+    SQLModel.metadata.drop_all(engine)  # back to the first schema, with an article in it
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+    upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO article (url, source_id, first_seen, last_seen, status, title, content_hash, version_count) "
+                "VALUES ('https://x/1', 'spp', '2024-01-01 00:00:00', '2024-01-01 00:00:00', 'live', 't', 'h', 2)"
+            )
+        )
+    with pytest.raises(SchemaError, match=r"at revision 0001, this procwatch needs 0002: run 'procwatch db upgrade'"):
         ensure_schema(engine)
+    assert upgrade(engine) == ("0001", "0002")
+    ensure_schema(engine)
+    found = store.get_article("https://x/1")
+    assert found is not None and found.article.current_version == 2
 
 
 def test_a_schema_from_a_newer_procwatch_is_refused(tmp_path) -> None:

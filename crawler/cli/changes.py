@@ -1,0 +1,194 @@
+"""``procwatch history``, ``diff``, ``changes`` and ``recheck``: what changed, and when."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from crawler.cli.app import (
+    ConfigOption,
+    DbOption,
+    JsonOption,
+    app,
+    console,
+    fail,
+    find_source,
+    open_store,
+    print_json,
+    read_config,
+)
+from crawler.dates import BEIJING, parse_date
+from storage import ArticleWithVersions, Store
+from storage.diff import diff, diff_text
+from storage.models import EventKind
+
+
+def _local(value: datetime | None) -> str:
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _article(store: Store, url: str) -> ArticleWithVersions:
+    found = store.get_article(url)
+    if found is None:
+        fail(f"no stored article at {url}", 1)
+    return found
+
+
+@app.command("history")
+def history_command(
+    url: Annotated[str, typer.Argument(help="the article's URL")], json: JsonOption = False, db: DbOption = None
+) -> None:
+    """Versions of one article with their dates and sizes, and its removals and restorations."""
+    store = open_store(db)
+    found = _article(store, url)
+    events = [(e, a) for e, a in store.events(reported_only=False, limit=10_000) if a.id == found.article.id]
+    if json:
+        print_json(
+            {
+                "url": url,
+                "status": found.article.status,
+                "current_version": found.article.current_version,
+                "versions": [
+                    {
+                        "version": v.version,
+                        "fetched_at": v.fetched_at.isoformat(),
+                        "title": v.title,
+                        "chars": len(v.body_text),
+                        "change_chars": v.change_chars,
+                        "content_hash": v.content_hash,
+                    }
+                    for v in found.versions
+                ],
+                "events": [
+                    {"kind": e.kind, "at": e.at.isoformat(), "reported": e.reported, "note": e.note}
+                    for e, _ in reversed(events)
+                ],
+            }
+        )
+        return
+    console.print(f"{found.article.title}\n{url}  ({found.article.status})", markup=False)
+    table = Table("version", "fetched (Beijing)", "chars", "change", "title")
+    for v in found.versions:
+        marker = " *" if v.version == found.article.current_version else ""
+        table.add_row(
+            f"{v.version}{marker}", _local(v.fetched_at), str(len(v.body_text)), f"±{v.change_chars}", v.title
+        )
+    console.print(table)
+    for event, _ in reversed(events):
+        if event.kind != EventKind.published:
+            quiet = "" if event.reported else " (not reported)"
+            console.print(f"  {_local(event.at)}  {event.kind}{quiet}  {event.note or ''}", markup=False)
+
+
+@app.command("diff")
+def diff_command(
+    url: Annotated[str, typer.Argument(help="the article's URL")],
+    from_version: Annotated[
+        int | None, typer.Option("--from", help="older version (default: the one before --to)")
+    ] = None,
+    to_version: Annotated[int | None, typer.Option("--to", help="newer version (default: the current one)")] = None,
+    db: DbOption = None,
+) -> None:
+    """Character-level diff between two versions (coloured on a terminal)."""
+    found = _article(open_store(db), url)
+    numbers = {v.version: v for v in found.versions}
+    to_number = to_version or found.article.version_count
+    from_number = from_version or to_number - 1
+    for number in (from_number, to_number):
+        if number not in numbers:
+            fail(f"{url} has versions 1 to {max(numbers)}; there is no version {number}", 2)
+    old, new = numbers[from_number], numbers[to_number]
+    old_text, new_text = f"{old.title}\n{old.body_text}", f"{new.title}\n{new.body_text}"
+    console.print(
+        f"version {from_number} ({_local(old.fetched_at)}) -> {to_number} ({_local(new.fetched_at)})", markup=False
+    )
+    if old_text == new_text:
+        console.print("no difference")
+        return
+    if sys.stdout.isatty():
+        rendered = Text()
+        for op, part in diff(old_text, new_text):
+            style = "" if op == 0 else ("bold green" if op > 0 else "red strike")
+            rendered.append(part, style=style)
+        console.print(rendered)
+    else:
+        for line in diff_text(old_text, new_text):
+            sys.stdout.write(line + "\n")
+
+
+@app.command("changes")
+def changes_command(
+    since: Annotated[str | None, typer.Option(help="only changes on or after DATE")] = None,
+    all_events: Annotated[bool, typer.Option("--all", help="include unreported (boring) changes")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 200,
+    json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Edits, removals and restorations across all sources, newest first."""
+    since_at = parse_date(since) if since else None
+    if since and since_at is None:
+        fail(f"--since: expected a date like 2024-07-01, got {since!r}", 2)
+    kinds = [EventKind.edited, EventKind.removed, EventKind.restored]
+    rows = open_store(db).events(since=since_at, kinds=kinds, reported_only=not all_events, limit=limit)
+    if json:
+        print_json(
+            [
+                {
+                    "kind": e.kind,
+                    "at": e.at.astimezone(BEIJING).isoformat(),
+                    "source": a.source_id,
+                    "url": a.url,
+                    "title": a.title,
+                    "reported": e.reported,
+                    "note": e.note,
+                    "version_id": e.version_id,
+                }
+                for e, a in rows
+            ]
+        )
+        return
+    table = Table("when (Beijing)", "what", "source", "title", title=f"{len(rows)} changes")
+    for event, article in rows:
+        what = event.kind + ("" if event.reported else " (quiet)")
+        table.add_row(_local(event.at), what, article.source_id, article.title)
+    console.print(table)
+
+
+@app.command("recheck")
+def recheck_command(
+    source_id: Annotated[str | None, typer.Argument(metavar="[SOURCE]", help="only this source")] = None,
+    json: JsonOption = False,
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Re-check the known articles that are due by age (settings.recheck), now."""
+    from crawler.campaigns.pipeline import campaign_hook
+    from crawler.fetch import Fetcher
+    from crawler.recheck import recheck_due
+
+    loaded = read_config(config)
+    if source_id:
+        find_source(loaded, source_id)
+    store = open_store(db)
+
+    async def run():  # type: ignore[no-untyped-def]
+        async with Fetcher.from_settings(loaded.settings) as fetcher:
+            return await recheck_due(
+                loaded, store, fetcher, source_id=source_id, after_record=[campaign_hook(store, loaded)]
+            )
+
+    reports = asyncio.run(run())
+    if json:
+        print_json([r.to_json() for r in reports])
+        return
+    if not reports:
+        console.print("nothing is due for a re-check")
+    for report in reports:
+        counts = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report.summary().items() if n)
+        console.print(f"{report.source}: {len(report.articles)} re-checked ({counts})", markup=False)
