@@ -23,6 +23,8 @@ from storage.models import (
     ArticleSignature,
     ArticleStatus,
     ArticleVersion,
+    Campaign,
+    CampaignMention,
     Event,
     EventKind,
     HttpValidator,
@@ -396,12 +398,20 @@ class Store(CampaignRepository):
         *,
         source_ids: Sequence[str] | None = None,
         query: str | None = None,
+        campaign: str | None = None,
         include_removed: bool = True,
     ) -> list[Article]:
-        """Newest articles first (by publication date), optionally for some sources only."""
+        """Newest articles first (by publication date), optionally for some sources or one campaign."""
         statement = select(Article).where(col(Article.original_id).is_(None))
         if source_ids is not None:
             statement = statement.where(col(Article.source_id).in_(list(source_ids)))
+        if campaign:
+            mentioning = (
+                select(CampaignMention.article_id)
+                .join(Campaign, col(Campaign.id) == CampaignMention.campaign_id)
+                .where(Campaign.name == campaign)
+            )
+            statement = statement.where(col(Article.id).in_(mentioning))
         if not include_removed:
             statement = statement.where(Article.status == ArticleStatus.live)
         if query:
@@ -462,9 +472,15 @@ class Store(CampaignRepository):
         kinds: Sequence[EventKind] | None = None,
         reported_only: bool = True,
         limit: int = 200,
+        source_ids: Sequence[str] | None = None,
+        query: str | None = None,
     ) -> list[tuple[Event, Article]]:
         """Newest events first, each with its article."""
         statement = select(Event, Article).join(Article, col(Article.id) == Event.article_id)
+        if source_ids is not None:
+            statement = statement.where(col(Article.source_id).in_(list(source_ids)))
+        if query:
+            statement = statement.where(col(Article.title).contains(query))
         if since is not None:
             statement = statement.where(Event.at >= since)
         if kinds is not None:
@@ -474,6 +490,21 @@ class Store(CampaignRepository):
         statement = statement.order_by(col(Event.at).desc(), col(Event.id).desc()).limit(limit)
         with Session(self.engine, expire_on_commit=False) as session:
             return [(event, article) for event, article in session.exec(statement).all()]
+
+    def versions_by_id(self, version_ids: Sequence[int]) -> dict[int, ArticleVersion]:
+        if not version_ids:
+            return {}
+        with Session(self.engine, expire_on_commit=False) as session:
+            rows = session.exec(select(ArticleVersion).where(col(ArticleVersion.id).in_(list(version_ids)))).all()
+            return {v.id: v for v in rows}  # type: ignore[misc]
+
+    def previous_version(self, article_id: int, version: int) -> ArticleVersion | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.exec(
+                select(ArticleVersion).where(
+                    ArticleVersion.article_id == article_id, ArticleVersion.version == version - 1
+                )
+            ).first()
 
     def versions(self, article_id: int) -> list[ArticleVersion]:
         with Session(self.engine, expire_on_commit=False) as session:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from crawler.cli import article, campaigns, changes, db, demo, fetch, sources  # noqa: F401  (register the commands)
+from crawler.cli import article, campaigns, changes, db, demo, feeds, fetch, sources  # noqa: F401  (register the commands)
 from crawler.cli.app import app
 
 app.add_typer(db.db_app, name="db")
 app.add_typer(campaigns.campaigns_app, name="campaigns")
+app.add_typer(feeds.feed_app, name="feed")
 
 
 def main() -> None:

@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 
 from crawler.cli.app import app, console
+from crawler.cli.feeds import DEFAULT_HOST, DEFAULT_PORT
 from crawler.cli.fetch import crawl_once, print_report
 from crawler.config import load_config
+from crawler.dates import BEIJING
 from crawler.demo.mirror import Mirror
 from storage import Store, open_database
 
@@ -20,12 +22,19 @@ def demo_command(
     directory: Annotated[Path, typer.Option("--dir", help="where the demo database, config and feeds go")] = Path(
         "procwatch-demo"
     ),
+    serve: Annotated[
+        bool, typer.Option("--serve", help="then keep serving the mirror and the feeds until Ctrl-C")
+    ] = False,
+    port: Annotated[int, typer.Option(help="feed server port with --serve")] = DEFAULT_PORT,
 ) -> None:
-    """Serve a mirror of three portals on 127.0.0.1, fetch them all, and show what was stored."""
+    """Serve a mirror of three portals on 127.0.0.1, fetch them all, write the feeds, show what was stored."""
+    from feeds.build import build_feeds
+
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "demo.sqlite3"
     for stale in directory.glob("demo.sqlite3*"):
         stale.unlink()
+    base_url = f"http://{DEFAULT_HOST}:{port}"
     with Mirror() as mirror:
         config_path = mirror.write_config(directory / "sources.yaml")
         config = load_config(config_path)
@@ -33,15 +42,26 @@ def demo_command(
         sites = ", ".join(f"{site} {mirror.url(site, '/')}" for site in mirror.sites)
         console.print(f"mirror: {sites}", markup=False)
         for source in config.sources:
-            report = asyncio.run(crawl_once(config, source, store, backfill=5))
-            print_report(report)
+            print_report(asyncio.run(crawl_once(config, source, store, backfill=5)))
         console.print()
         for article in store.latest_articles(limit=100):
-            published = article.published_at.isoformat() if article.published_at else "?"
+            published = article.published_at.astimezone(BEIJING).isoformat() if article.published_at else "?"
             console.print(f"{article.source_id:>6}  {published}  {article.title}", markup=False)
         counts = store.counts()
+        campaigns = store.campaigns()
         console.print(
             f"\nstored {counts['articles']} articles, {counts['versions']} versions, "
-            f"{counts['republications']} republications in {database}",
+            f"{counts['republications']} republications, {len(campaigns)} campaigns and formulations in {database}",
             markup=False,
         )
+        feeds = build_feeds(store, config, directory / "feeds", base_url=base_url)
+        console.print(f"wrote {len(feeds)} feed files to {directory / 'feeds'}", markup=False)
+        if not serve:
+            console.print(f"run 'procwatch demo --serve' and subscribe to {base_url}/all.xml", markup=False)
+            return
+        import uvicorn
+
+        from feeds.server import create_app
+
+        console.print(f"subscribe to {base_url}/all.xml (all feeds: {base_url}/feeds.opml); Ctrl-C stops", markup=False)
+        uvicorn.run(create_app(store, lambda: config), host=DEFAULT_HOST, port=port, log_level="warning")

@@ -1,0 +1,42 @@
+"""Which feeds exist: all, campaigns, changes, one per source, one per tag (region, kind, level, tags)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crawler.config import Config
+
+TOP_FEEDS = ("all", "campaigns", "changes")
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One feed: ``path`` is its name without extension (``all``, ``sources/spp``, ``tags/四川``)."""
+
+    path: str
+    title: str
+    kind: str  # articles | changes | campaigns
+    source_ids: tuple[str, ...] | None = None  # None: every source
+
+
+def tags(config: Config) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for source in config.sources:
+        for tag in source.all_tags:
+            out.setdefault(tag, []).append(source.id)
+    return {tag: tuple(ids) for tag, ids in sorted(out.items())}
+
+
+def catalog(config: Config) -> list[FeedSpec]:
+    specs = [
+        FeedSpec("all", "procwatch: 全部来源的新文章与修改", "articles"),
+        FeedSpec("campaigns", "procwatch: 新出现的运动与提法", "campaigns"),
+        FeedSpec("changes", "procwatch: 修改、删除与恢复", "changes"),
+    ]
+    specs += [FeedSpec(f"sources/{s.id}", f"procwatch: {s.name}", "articles", (s.id,)) for s in config.sources]
+    specs += [FeedSpec(f"tags/{tag}", f"procwatch: {tag}", "articles", ids) for tag, ids in tags(config).items()]
+    return specs
+
+
+def find(config: Config, path: str) -> FeedSpec | None:
+    return next((spec for spec in catalog(config) if spec.path == path), None)

@@ -1,0 +1,232 @@
+"""Feed items from storage: publications, reported changes and newly seen campaigns.
+
+GUIDs are stable per event: an article's publication keeps its URL as GUID forever; a reported
+edit gets ``URL#procwatch-vN``; a removal or restoration ``URL#procwatch-removed-ID``; a campaign
+``urn:procwatch:campaign:NAME``. Rebuilding a feed never changes a GUID, and an edit is a new item.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import quote
+
+from crawler.config import Config
+from crawler.dates import BEIJING
+from feeds.catalog import FeedSpec
+from feeds.safety import clean_html, clean_text
+from storage import Store
+from storage.diff import diff_html
+from storage.models import Article, ArticleVersion, Campaign, CampaignMention, EventKind
+
+SUMMARY_CHARS = 240
+DIFF_TEXT_CAP = 20_000
+MAX_LIMIT = 500
+_KIND_LABEL = {EventKind.edited: "修改", EventKind.removed: "删除", EventKind.restored: "恢复"}
+
+
+@dataclass(frozen=True)
+class FeedQuery:
+    """Filters a reader can put on a feed URL."""
+
+    limit: int = 50
+    q: str | None = None
+    source: str | None = None
+    tag_sources: tuple[str, ...] | None = None
+    campaign: str | None = None
+    fulltext: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "limit", max(1, min(MAX_LIMIT, self.limit)))
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    guid: str
+    permalink: bool
+    title: str
+    link: str
+    published: datetime
+    updated: datetime
+    html: str
+    categories: tuple[str, ...] = ()
+    author: str | None = None
+    source_id: str = ""
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def _sources(spec: FeedSpec, query: FeedQuery) -> list[str] | None:
+    chosen = set(spec.source_ids) if spec.source_ids is not None else None
+    for narrower in ((query.source,) if query.source else None, query.tag_sources):
+        if narrower is not None:
+            chosen = set(narrower) if chosen is None else chosen & set(narrower)
+    return sorted(chosen) if chosen is not None else None
+
+
+def items_for(store: Store, config: Config, spec: FeedSpec, query: FeedQuery) -> list[FeedItem]:
+    """The items of one feed, newest first."""
+    source_ids = _sources(spec, query)
+    if spec.kind == "campaigns":
+        return campaign_items(store, config, query, source_ids)
+    if spec.kind == "changes":
+        return change_items(store, config, query, source_ids)
+    items = article_items(store, config, query, source_ids) + change_items(store, config, query, source_ids)
+    return sorted(items, key=lambda i: i.published, reverse=True)[: query.limit]
+
+
+def article_items(store: Store, config: Config, query: FeedQuery, source_ids: list[str] | None) -> list[FeedItem]:
+    articles = store.latest_articles(query.limit, source_ids=source_ids, query=query.q, campaign=query.campaign)
+    versions = store.current_versions([a.id for a in articles if a.id is not None])
+    mentions = store.mentions_for_versions([v.id for v in versions.values() if v.id is not None])
+    names = {s.id: s.name for s in config.sources}
+    items = []
+    for article in articles:
+        version = versions.get(article.id)  # type: ignore[arg-type]
+        if version is None:
+            continue
+        found = mentions.get(version.id, [])  # type: ignore[arg-type]
+        items.append(
+            FeedItem(
+                guid=article.url,
+                permalink=True,
+                title=clean_text(article.title) + (" 【已删除】" if article.status == "removed" else ""),
+                link=article.url,
+                published=_beijing(article.published_at or article.first_seen),
+                updated=_beijing(version.fetched_at),
+                html=_article_html(article, version, found, names, query.fulltext),
+                categories=_categories(config, article.source_id, found),
+                author=clean_text(version.author or version.source_label or names.get(article.source_id, "")) or None,
+                source_id=article.source_id,
+            )
+        )
+    return items
+
+
+def change_items(store: Store, config: Config, query: FeedQuery, source_ids: list[str] | None) -> list[FeedItem]:
+    if query.campaign:
+        return []
+    rows = store.events(
+        kinds=list(_KIND_LABEL), reported_only=True, limit=query.limit, source_ids=source_ids, query=query.q
+    )
+    versions = store.versions_by_id([e.version_id for e, _ in rows if e.version_id])
+    items = []
+    for event, article in rows:
+        label = _KIND_LABEL[EventKind(event.kind)]
+        version = versions.get(event.version_id) if event.version_id else None
+        if event.kind == EventKind.edited and version is not None:
+            guid = f"{article.url}#procwatch-v{version.version}"
+            previous = store.previous_version(article.id, version.version)  # type: ignore[arg-type]
+            body = _edit_html(previous, version)
+        else:
+            guid = f"{article.url}#procwatch-{event.kind}-{event.id}"
+            body = f"<p>{label}于 {_beijing(event.at):%Y-%m-%d %H:%M}(北京时间)。{html.escape(event.note or '')}</p>"
+        items.append(
+            FeedItem(
+                guid=guid,
+                permalink=False,
+                title=f"【{label}】{clean_text(article.title)}",
+                link=article.url,
+                published=_beijing(event.at),
+                updated=_beijing(event.at),
+                html=clean_html(body),
+                categories=(label, *_categories(config, article.source_id, [])),
+                source_id=article.source_id,
+            )
+        )
+    return items
+
+
+def campaign_items(store: Store, config: Config, query: FeedQuery, source_ids: list[str] | None) -> list[FeedItem]:
+    rows = store.campaigns(source_id=source_ids[0] if source_ids and len(source_ids) == 1 else None, limit=query.limit)
+    names = {s.id: s.name for s in config.sources}
+    items = []
+    for campaign, articles in rows:
+        if query.q and query.q not in campaign.name:
+            continue
+        spread = store.campaign_spread(campaign.name)
+        first = spread.first_article if spread else None
+        link = first.url if first else ""
+        kind = "运动" if campaign.kind == "campaign" else "提法"
+        body = (
+            f"<p><mark>{html.escape(campaign.name)}</mark> <strong>新</strong>({kind})首次出现于"
+            f"{html.escape(names.get(campaign.first_source_id, campaign.first_source_id))},"
+            f"{_beijing(campaign.first_seen_at):%Y-%m-%d %H:%M}(北京时间):"
+            f'<a href="{html.escape(link)}">{html.escape(first.title if first else link)}</a></p>'
+            f"<blockquote>{_mark(html.escape(campaign.first_context), [campaign.name])}</blockquote>"
+            f"<p>已有 {articles} 篇文章提到。</p>"
+        )
+        items.append(
+            FeedItem(
+                guid=f"urn:procwatch:campaign:{quote(campaign.name)}",
+                permalink=False,
+                title=f"【新{kind}】{campaign.name}",
+                link=link,
+                published=_beijing(campaign.first_seen_at),
+                updated=_beijing(campaign.first_seen_at),
+                html=clean_html(body),
+                categories=(kind, campaign.name),
+                source_id=campaign.first_source_id,
+            )
+        )
+    return items
+
+
+def _beijing(value: datetime) -> datetime:
+    return value.astimezone(BEIJING)
+
+
+def _categories(config: Config, source_id: str, found: list[tuple[Campaign, CampaignMention]]) -> tuple[str, ...]:
+    tags: list[str] = []
+    for source in config.sources:
+        if source.id == source_id:
+            tags = source.all_tags
+    return tuple(dict.fromkeys([c.name for c, _ in found] + tags))
+
+
+def _mark(escaped_text: str, names: list[str]) -> str:
+    if not names:
+        return escaped_text
+    pattern = re.compile("|".join(re.escape(html.escape(n)) for n in sorted(names, key=len, reverse=True)))
+    return pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped_text)
+
+
+def _article_html(
+    article: Article,
+    version: ArticleVersion,
+    found: list[tuple[Campaign, CampaignMention]],
+    names: dict[str, str],
+    fulltext: bool,
+) -> str:
+    meta = [
+        f"来源:{html.escape(version.source_label)}" if version.source_label else "",
+        f"作者:{html.escape(version.author)}" if version.author else "",
+        html.escape(names.get(article.source_id, article.source_id)),
+    ]
+    parts = [f"<p><small>{' · '.join(m for m in meta if m)}</small></p>"]
+    campaign_names = [c.name for c, _ in found]
+    if fulltext:
+        parts += [f"<p>{_mark(html.escape(line), campaign_names)}</p>" for line in version.body_text.split("\n")]
+    else:
+        summary = version.body_text.replace("\n", " ")
+        summary = summary[:SUMMARY_CHARS] + ("…" if len(summary) > SUMMARY_CHARS else "")
+        parts.append(f"<p>{_mark(html.escape(summary), campaign_names)}</p>")
+    if found:
+        labels = []
+        for campaign, _ in found:
+            new = " <strong>新</strong>" if campaign.first_article_id == article.id else ""
+            labels.append(f"<mark>{html.escape(campaign.name)}</mark>{new}")
+        parts.append(f"<p>运动与提法:{'、'.join(labels)}</p>")
+    return clean_html("".join(parts))
+
+
+def _edit_html(previous: ArticleVersion | None, version: ArticleVersion) -> str:
+    if previous is None:
+        return f"<p>{html.escape(version.body_text[:SUMMARY_CHARS])}</p>"
+    old = f"{previous.title}\n{previous.body_text}"[:DIFF_TEXT_CAP]
+    new = f"{version.title}\n{version.body_text}"[:DIFF_TEXT_CAP]
+    return (
+        f"<p>第 {previous.version} 版 → 第 {version.version} 版,改动 {version.change_chars} 字:</p>"
+        f"<p>{diff_html(old, new)}</p>"
+    )

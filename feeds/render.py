@@ -1,0 +1,97 @@
+"""Items to RSS 2.0 or Atom bytes (feedgen), deterministic for unchanged content so ETags hold."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from html import escape
+from xml.sax.saxutils import quoteattr
+
+from feedgen.feed import FeedGenerator
+
+from feeds.catalog import FeedSpec
+from feeds.items import FeedItem
+from feeds.safety import clean_text
+
+FORMATS = {"xml": "rss", "atom": "atom"}
+MEDIA_TYPES = {"rss": "application/rss+xml; charset=utf-8", "atom": "application/atom+xml; charset=utf-8"}
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def feed_url(base_url: str, spec: FeedSpec, fmt: str) -> str:
+    extension = "xml" if fmt == "rss" else "atom"
+    return f"{base_url.rstrip('/')}/{spec.path}.{extension}"
+
+
+def render_feed(spec: FeedSpec, items: Sequence[FeedItem], fmt: str, base_url: str) -> bytes:
+    """One feed document. ``fmt`` is ``rss`` or ``atom``."""
+    generator = FeedGenerator()
+    self_url = feed_url(base_url, spec, fmt)
+    generator.id(self_url)
+    generator.title(clean_text(spec.title))
+    generator.link(href=self_url, rel="self")
+    generator.link(href=base_url.rstrip("/") + "/", rel="alternate")
+    generator.description(clean_text(spec.title))
+    generator.language("zh-CN")
+    generator.generator("procwatch")
+    newest = max((item.updated for item in items), default=EPOCH)
+    generator.lastBuildDate(newest)
+    generator.updated(newest)
+    for item in reversed(items):  # feedgen prepends: add oldest first to list newest first
+        entry = generator.add_entry()
+        entry.id(item.guid)
+        entry.guid(item.guid, permalink=item.permalink)
+        entry.title(clean_text(item.title))
+        entry.link(href=item.link)
+        entry.published(item.published)
+        entry.updated(item.updated)
+        if fmt == "rss":
+            entry.description(item.html)
+        else:
+            entry.summary(item.html, type="html")
+        for category in item.categories:
+            entry.category(term=clean_text(category))
+        if item.author:
+            entry.author(name=clean_text(item.author))
+    return generator.rss_str(pretty=True) if fmt == "rss" else generator.atom_str(pretty=True)
+
+
+def newest_update(items: Sequence[FeedItem]) -> datetime:
+    return max((item.updated for item in items), default=EPOCH)
+
+
+def opml(specs: Sequence[FeedSpec], base_url: str) -> bytes:
+    """An OPML subscription list of every feed, for one-click import into a reader."""
+    outlines = "\n".join(
+        f'    <outline type="rss" text={quoteattr(spec.title)} title={quoteattr(spec.title)} '
+        f"xmlUrl={quoteattr(feed_url(base_url, spec, 'rss'))} htmlUrl={quoteattr(base_url.rstrip('/') + '/')}/>"
+        for spec in specs
+    )
+    document = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n  <head><title>procwatch feeds</title></head>\n'
+        f"  <body>\n{outlines}\n  </body>\n</opml>\n"
+    )
+    return document.encode("utf-8")
+
+
+def index_html(specs: Sequence[FeedSpec], base_url: str) -> bytes:
+    """A page listing every feed, with <link rel="alternate"> so readers discover them."""
+    links = "\n".join(
+        f'<link rel="alternate" type="application/rss+xml" title={quoteattr(spec.title)} '
+        f"href={quoteattr(feed_url(base_url, spec, 'rss'))}>"
+        for spec in specs
+    )
+    rows = "\n".join(
+        f"<li>{escape(spec.title)}: <a href={quoteattr(feed_url(base_url, spec, 'rss'))}>RSS</a> · "
+        f"<a href={quoteattr(feed_url(base_url, spec, 'atom'))}>Atom</a></li>"
+        for spec in specs
+    )
+    page = (
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>procwatch</title>\n'
+        f"{links}\n</head><body><h1>procwatch feeds</h1>"
+        f'<p><a href="{escape(base_url.rstrip("/"))}/feeds.opml">feeds.opml</a>: all feeds for your reader. '
+        "Filters: <code>?q=</code> <code>&amp;source=</code> <code>&amp;tag=</code> <code>&amp;campaign=</code> "
+        "<code>&amp;limit=</code> (≤500) <code>&amp;fulltext=1</code></p>"
+        f"<ul>\n{rows}\n</ul></body></html>"
+    )
+    return page.encode("utf-8")

@@ -1,0 +1,29 @@
+"""What may reach a feed reader: sanitised HTML, no XML-illegal characters, valid UTF-8."""
+
+from __future__ import annotations
+
+import re
+
+import nh3
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_TAGS = {"p", "br", "small", "strong", "em", "mark", "ins", "del", "a", "blockquote", "ul", "ol", "li", "img"}
+_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt"}}
+
+
+def clean_text(text: str) -> str:
+    """Plain text safe inside XML."""
+    return _XML_ILLEGAL.sub("", text).encode("utf-8", "replace").decode("utf-8")
+
+
+def clean_html(markup: str) -> str:
+    """HTML that carries no script, style, frame, handler or javascript:/data: URL."""
+    return nh3.clean(
+        clean_text(markup),
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        clean_content_tags={"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )

@@ -1,0 +1,114 @@
+"""The feed server (Starlette): every feed in RSS and Atom, with validators, filters and discovery.
+
+Nothing is read from disk: feeds are built from the database per request, so no path can reach
+outside them. ETag / Last-Modified / 304 spare readers and the database alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from datetime import UTC
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from crawler.config import Config
+from feeds.catalog import catalog, find, tags
+from feeds.items import FeedQuery, items_for
+from feeds.render import MEDIA_TYPES, index_html, newest_update, opml, render_feed
+from storage import Store
+
+CACHE_CONTROL = "public, max-age=300"
+HealthHook = Callable[[], dict[str, Any]]
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+def create_app(
+    store: Store, config: Callable[[], Config], *, base_url: str | None = None, health: HealthHook | None = None
+) -> Starlette:
+    """``config`` is called per request, so a reloaded sources.yaml takes effect at once."""
+
+    def base(request: Request) -> str:
+        return base_url or str(request.base_url).rstrip("/")
+
+    def conditional(request: Request, body: bytes, media_type: str, last_modified: Any = None) -> Response:
+        etag = '"' + hashlib.sha1(body).hexdigest()[:24] + '"'
+        headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+        if last_modified is not None:
+            headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        since = request.headers.get("if-modified-since")
+        if since and last_modified is not None and "if-none-match" not in request.headers:
+            try:
+                if last_modified.replace(microsecond=0) <= parsedate_to_datetime(since):
+                    return Response(status_code=304, headers=headers)
+            except (TypeError, ValueError):
+                pass
+        return Response(body, media_type=media_type, headers=headers)
+
+    async def feed(request: Request) -> Response:
+        path, extension = request.path_params["path"], request.path_params["ext"]
+        current = config()
+        spec = find(current, path)
+        if spec is None or extension not in ("xml", "atom"):
+            return Response("no such feed\n", status_code=404, media_type="text/plain")
+        params = request.query_params
+        tag = params.get("tag")
+        tag_sources = tags(current).get(tag, ()) if tag else None
+        query = FeedQuery(
+            limit=_int(params.get("limit"), 50),
+            q=params.get("q") or None,
+            source=params.get("source") or None,
+            tag_sources=tag_sources,
+            campaign=params.get("campaign") or None,
+            fulltext=params.get("fulltext") in ("1", "true", "yes"),
+        )
+        fmt = "rss" if extension == "xml" else "atom"
+        items = await asyncio.to_thread(items_for, store, current, spec, query)
+        body = render_feed(spec, items, fmt, base(request))
+        return conditional(request, body, MEDIA_TYPES[fmt], newest_update(items) if items else None)
+
+    async def index(request: Request) -> Response:
+        return conditional(request, index_html(catalog(config()), base(request)), "text/html; charset=utf-8")
+
+    async def outline(request: Request) -> Response:
+        return conditional(request, opml(catalog(config()), base(request)), "text/x-opml; charset=utf-8")
+
+    async def healthz(request: Request) -> Response:
+        if health is not None:
+            return JSONResponse(await asyncio.to_thread(health))
+        states = await asyncio.to_thread(store.source_states)
+        return JSONResponse(
+            {
+                "status": "ok",
+                "sources": {
+                    sid: {
+                        "last_success": s.last_success.isoformat() if s.last_success else None,
+                        "consecutive_failures": s.consecutive_failures,
+                    }
+                    for sid, s in states.items()
+                },
+            }
+        )
+
+    return Starlette(
+        routes=[
+            Route("/", index),
+            Route("/feeds.opml", outline),
+            Route("/healthz", healthz),
+            Route("/{path:path}.{ext:str}", feed),
+        ]
+    )

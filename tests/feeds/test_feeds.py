@@ -1,0 +1,169 @@
+"""Feeds: valid for feedparser, stable GUIDs, Beijing time, hostile content removed, 304s, filters."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import feedparser
+import pytest
+from starlette.testclient import TestClient
+
+from crawler.cli.fetch import crawl_once
+from crawler.config import Config, load_config
+from crawler.demo.server import Page
+from feeds import FeedQuery, catalog, items_for, render_feed
+from feeds.build import build_feeds
+from feeds.server import create_app
+from storage import Store
+
+BASE = "http://feeds.example"
+HOSTILE = (
+    '<p onclick="steal()">检察机关开展“清风护企”专项行动,<a href="javascript:alert(1)">点此</a>'
+    "<script>alert('x')</script><iframe src=\"https://evil.example\"></iframe><style>p{}</style>"
+    '<img src="data:image/png;base64,AAAA" onerror="x()">\x01\x08控制字符\x0b结束。</p>'
+)
+
+
+@pytest.fixture
+def world(mirror, sqlite_store, tmp_path) -> tuple[Config, Store]:
+    config = load_config(mirror.write_config(tmp_path / "sources.yaml"))
+    for source in config.sources:
+        asyncio.run(crawl_once(config, source, sqlite_store, backfill=3))
+    return config, sqlite_store
+
+
+def refetch(config: Config, store: Store, source_id: str) -> None:
+    asyncio.run(crawl_once(config, config.get(source_id), store))
+
+
+def parsed(config: Config, store: Store, path: str, fmt: str = "rss", **query: object) -> feedparser.FeedParserDict:
+    spec = next(s for s in catalog(config) if s.path == path)
+    data = render_feed(spec, items_for(store, config, spec, FeedQuery(**query)), fmt, BASE)
+    return feedparser.parse(data, sanitize_html=False)  # we check what we send, not what feedparser keeps
+
+
+def test_every_feed_in_both_formats_parses_cleanly(world, tmp_path) -> None:
+    config, store = world
+    written = build_feeds(store, config, tmp_path / "out", base_url=BASE)
+    feeds = [p for p in written if p.suffix in (".xml", ".atom")]
+    assert len(feeds) == 2 * len(catalog(config)) and (tmp_path / "out" / "sources" / "spp.xml").exists()
+    assert (tmp_path / "out" / "tags" / "四川.atom").exists()
+    for path in feeds:
+        result = feedparser.parse(path.read_bytes())
+        assert not result.bozo, (path, result.get("bozo_exception"))
+    everything = feedparser.parse((tmp_path / "out" / "all.xml").read_bytes())
+    assert len(everything.entries) == 5  # five articles; the Traditional repost is not a sixth
+    opml = (tmp_path / "out" / "feeds.opml").read_text("utf-8")
+    assert opml.count("<outline") == len(catalog(config)) and f"{BASE}/sources/spp.xml" in opml
+
+
+def test_dates_are_beijing_time_never_naive(world) -> None:
+    config, store = world
+    feed = parsed(config, store, "sources/spp")
+    entry = next(e for e in feed.entries if "党组会" in e.title)
+    assert entry.published == "Tue, 09 Jul 2024 18:30:00 +0800"
+    assert entry.published_parsed[:5] == (2024, 7, 9, 10, 30)  # 10:30 UTC
+    atom = parsed(config, store, "sources/spp", "atom")
+    assert all(e.published.endswith("+08:00") for e in atom.entries)
+
+
+def test_guids_are_stable_and_an_edit_is_one_new_item(world, mirror) -> None:
+    config, store = world
+    before = {e.id: e.title for e in parsed(config, store, "all").entries}
+    assert before == {e.id: e.title for e in parsed(config, store, "all").entries}  # rebuild: same GUIDs
+    url = mirror.edit("spp", 1, body=mirror.article("spp", 1).body + "\n发布会还通报了典型案例。")
+    refetch(config, store, "spp")
+    after = {e.id: e.title for e in parsed(config, store, "all").entries}
+    assert set(before) <= set(after)  # the publication keeps its GUID
+    assert set(after) - set(before) == {f"{url}#procwatch-v2"}
+    assert after[f"{url}#procwatch-v2"].startswith("【修改】")
+    change = parsed(config, store, "changes").entries
+    assert [e.id for e in change] == [f"{url}#procwatch-v2"]
+    assert "<ins>" in change[0].description and "典型案例" in change[0].description
+    refetch(config, store, "spp")  # nothing new: no further item
+    assert {e.id for e in parsed(config, store, "all").entries} == set(after)
+
+
+def test_campaigns_are_marked_and_new_ones_flagged(world) -> None:
+    config, store = world
+    entry = next(e for e in parsed(config, store, "sources/spp").entries if "一号检察建议" in e.title)
+    assert "<mark>一号检察建议</mark> <strong>新</strong>" in entry.description
+    assert "一号检察建议" in [t.term for t in entry.tags]
+    campaigns = parsed(config, store, "campaigns").entries
+    item = next(e for e in campaigns if e.title == "【新运动】检察护企")
+    assert item.id == "urn:procwatch:campaign:%E6%A3%80%E5%AF%9F%E6%8A%A4%E4%BC%81"
+    assert item.link.endswith("/202403/t20240326_650031.shtml")
+
+
+def test_hostile_page_content_never_reaches_a_feed(world, mirror, tmp_path) -> None:
+    config, store = world
+    mirror.edit("zfw", 0, body=mirror.article("zfw", 0).body + "\n" + "占位")
+    site = mirror.sites["zfw"]
+    from crawler.demo.mirror import render_article
+
+    page = render_article(site, site.articles[0], 0).replace("<p>占位</p>", HOSTILE)
+    mirror.servers["zfw"].set(site.articles[0].path, Page(page.encode("utf-8")))
+    refetch(config, store, "zfw")
+    out = tmp_path / "hostile"
+    build_feeds(store, config, out, base_url=BASE, query=FeedQuery(fulltext=True))
+    for path in [*out.rglob("*.xml"), *out.rglob("*.atom")]:
+        data = path.read_bytes()
+        assert not feedparser.parse(data).bozo, path
+        for bad in (
+            b"<script",
+            b"&lt;script",
+            b"onclick",
+            b"onerror",
+            b"javascript:",
+            b"data:image",
+            b"<iframe",
+            b"&lt;iframe",
+            b"\x01",
+            b"\x08",
+            b"\x0b",
+            b"evil.example",
+        ):
+            assert bad not in data, (path, bad)
+    assert "清风护企" in (out / "all.xml").read_text("utf-8")
+
+
+@pytest.fixture
+def client(world) -> TestClient:
+    config, store = world
+    return TestClient(create_app(store, lambda: config, base_url=BASE))
+
+
+def test_server_validators_and_304(client) -> None:
+    first = client.get("/all.xml")
+    assert first.status_code == 200 and first.headers["content-type"].startswith("application/rss+xml")
+    assert first.headers["cache-control"] == "public, max-age=300" and first.headers["last-modified"]
+    again = client.get("/all.xml", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    since = client.get("/all.xml", headers={"If-Modified-Since": first.headers["last-modified"]})
+    assert since.status_code == 304
+    assert client.get("/all.atom").headers["content-type"].startswith("application/atom+xml")
+
+
+def test_server_filters(client) -> None:
+    def titles(url: str) -> list[str]:
+        return [e.title for e in feedparser.parse(client.get(url).content).entries]
+
+    assert all("检察护企" in t or "护企" in t for t in titles("/all.xml?q=护企"))
+    assert len(titles("/all.xml?q=护企")) == 1
+    assert len(titles("/all.xml?source=spp")) == 3
+    assert titles("/all.xml?tag=四川") == ["全省高级检察官研讨班开班"]
+    assert len(titles("/all.xml?campaign=检察护企")) == 2
+    assert len(titles("/all.xml?limit=2")) == 2
+    assert len(titles("/all.xml?limit=100000")) == 5  # capped at 500, not an error
+    assert titles("/sources/spp.xml?tag=四川") == []  # filters narrow, never widen
+
+
+def test_server_index_opml_health_and_no_traversal(client) -> None:
+    index = client.get("/").text
+    assert '<link rel="alternate" type="application/rss+xml"' in index and f"{BASE}/all.xml" in index
+    assert client.get("/feeds.opml").text.count("<outline") >= 3
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["sources"]["spp"]["consecutive_failures"] == 0
+    for path in ("/../../etc/passwd.xml", "/sources/../../x.xml", "/nope.xml", "/all.html", "/etc/passwd"):
+        assert client.get(path).status_code == 404, path
