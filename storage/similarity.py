@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 
 from datasketch import LeanMinHash, MinHash
 
@@ -18,13 +19,15 @@ BANDS, ROWS = 16, 4  # candidate threshold ~ (1/16) ** (1/4) = 0.5 Jaccard
 SHINGLE = 5
 NEAR_DUPLICATE = 0.8  # estimated Jaccard similarity of shingles from which two texts are one article
 _SPACE = re.compile(r"\s+")
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=1).permutations  # generated once, not per document
 
 
 def signature(text: str) -> LeanMinHash:
     """MinHash of the text's character 5-shingles (whitespace ignored)."""
     compact = _SPACE.sub("", text)
     shingles = {compact[i : i + SHINGLE].encode("utf-8") for i in range(max(1, len(compact) - SHINGLE + 1))}
-    minhash = MinHash(num_perm=NUM_PERM, seed=1)
+    # crc32 is stable across processes (unlike hash()) and far cheaper than datasketch's sha1 default.
+    minhash = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=zlib.crc32, permutations=_PERMUTATIONS, scheme="affine32")
     minhash.update_batch(list(shingles))
     return LeanMinHash(minhash)
 
