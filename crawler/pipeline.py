@@ -7,6 +7,8 @@ A failure is recorded against the source and reported, never raised to the calle
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +20,7 @@ from crawler.config import Source
 from crawler.extract import ExtractedArticle, ExtractionError
 from crawler.fetch import Blocked, Conditional, Fetcher, FetchError, Response
 from crawler.listing import ListedLink, same_site
-from storage import OutcomeKind, Store
+from storage import Backoff, OutcomeKind, Store
 from storage.types import utcnow
 
 ProgressHook = Callable[[str, int, int], None]
@@ -102,6 +104,36 @@ class CrawlReport:
 AfterRecord = Callable[[Source, ExtractedArticle, ArticleResult], None]
 
 
+@dataclass(frozen=True)
+class FetchLog:
+    """One HTTP fetch as logs and metrics see it."""
+
+    source: str
+    url: str
+    status: int | None
+    bytes: int
+    elapsed: float
+    outcome: str  # list | new | changed | ... | blocked | error
+
+
+FetchHook = Callable[[FetchLog], None]
+log = logging.getLogger("procwatch.fetch")
+
+
+def log_fetch(entry: FetchLog) -> None:
+    """The default fetch hook: one structured log line per fetch."""
+    log.info(
+        "%s %s %s %dB %.2fs %s",
+        entry.source,
+        entry.status or "-",
+        entry.url,
+        entry.bytes,
+        entry.elapsed,
+        entry.outcome,
+        extra={"fetch": entry},
+    )
+
+
 @dataclass
 class Crawl:
     """Settings for crawling one source with a shared fetcher and store."""
@@ -115,35 +147,48 @@ class Crawl:
     recheck_listed: bool = True
     progress: ProgressHook | None = None
     after_record: list[AfterRecord] = field(default_factory=list)
+    on_fetch: FetchHook = log_fetch
+    backoff: Backoff | None = None  # set by the daemon: a failing source waits before its next run
 
     async def run(self) -> CrawlReport:
         report = CrawlReport(self.source.id)
         requests_before = self.fetcher.requests_sent
         adapter = registry[self.source.adapter](self.source)
+        cancelled = False
         try:
             links = await self._collect_links(adapter, report)
             if report.ok:
                 await self._fetch_articles(adapter, links, report)
+        except asyncio.CancelledError:
+            cancelled = True  # shutting down: an interrupted crawl is not a failure of the source
+            raise
         finally:
             report.finished = utcnow()
             report.requests = self.fetcher.requests_sent - requests_before
-            if not self.dry_run:
+            if not self.dry_run and not cancelled:
                 await asyncio.to_thread(
                     self.store.record_source_run,
                     self.source.id,
                     ok=report.ok,
                     error=None if report.ok else "; ".join(report.list_errors)[:2000],
+                    backoff=self.backoff,
                 )
         return report
 
     async def _get(self, url: str, *, conditional: bool) -> Response:
         validators = self.store.get_validators(url) if conditional and not self.dry_run else None
-        response = await self.fetcher.get(
-            url,
-            conditional=Conditional(validators.etag, validators.last_modified) if validators else None,
-            verify_tls=self.source.verify_tls,
-            obey_robots=self.source.robots,
-        )
+        started = time.monotonic()
+        try:
+            response = await self.fetcher.get(
+                url,
+                conditional=Conditional(validators.etag, validators.last_modified) if validators else None,
+                verify_tls=self.source.verify_tls,
+                obey_robots=self.source.robots,
+            )
+        except FetchError as exc:
+            self._fetched(url, exc.status, 0, time.monotonic() - started, exc.kind)
+            raise
+        self._last = (response.status, len(response.content), response.elapsed)
         if not self.dry_run:
             await asyncio.to_thread(
                 self.store.save_validators,
@@ -153,6 +198,9 @@ class Crawl:
                 status=response.status,
             )
         return response
+
+    def _fetched(self, url: str, status: int | None, size: int, elapsed: float, outcome: str) -> None:
+        self.on_fetch(FetchLog(self.source.id, url, status, size, elapsed, outcome))
 
     async def recheck(self, urls: list[str]) -> CrawlReport:
         """Re-fetch known articles (conditional GET): edits become versions, 404s removals."""
@@ -183,6 +231,7 @@ class Crawl:
                 report.list_errors.append(str(exc))
                 continue
             report.list_pages += 1
+            self._fetched(url, response.status, len(response.content), response.elapsed, "list")
             if response.not_modified:
                 continue
             if response.gone:
@@ -227,6 +276,13 @@ class Crawl:
                 self.progress("article", done, len(todo))
 
     async def _article(self, adapter: Adapter, link: ListedLink, *, known: bool) -> ArticleResult:
+        self._last: tuple[int | None, int, float] | None = None
+        result = await self._check_article(adapter, link, known=known)
+        if self._last is not None:  # fetch failures were logged where they happened
+            self._fetched(link.url, *self._last, result.outcome)
+        return result
+
+    async def _check_article(self, adapter: Adapter, link: ListedLink, *, known: bool) -> ArticleResult:
         try:
             response = await self._get(link.url, conditional=known)
         except Blocked as exc:
@@ -271,7 +327,10 @@ class Crawl:
         )
         if outcome.kind in (OutcomeKind.new, OutcomeKind.changed, OutcomeKind.duplicate):
             for hook in self.after_record:
-                hook(self.source, article, result)
+                try:
+                    await asyncio.to_thread(hook, self.source, article, result)
+                except Exception:  # the article is stored; a failing add-on must not fail the crawl
+                    logging.getLogger("procwatch.pipeline").exception("%s: after-record hook failed", link.url)
         return result
 
 

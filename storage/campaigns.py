@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.models import Article, Campaign, CampaignMention, CampaignSource
@@ -54,6 +55,23 @@ class CampaignRepository:
         ``version_id`` is None for a republication: the source's first mention is recorded (it picked
         the campaign up) against the original article, with no mention row of its own.
         """
+        for attempt in range(3):
+            try:
+                return self._record_mentions(article_id, version_id, source_id, mentions, published_at)
+            except IntegrityError:
+                # Another worker created the same campaign a moment ago; the next attempt finds it.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_mentions(
+        self,
+        article_id: int,
+        version_id: int | None,
+        source_id: str,
+        mentions: Sequence[FoundMention],
+        published_at: datetime,
+    ) -> list[RecordedCampaign]:
         out = []
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             for mention in mentions:

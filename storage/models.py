@@ -40,6 +40,7 @@ class SourceState(SQLModel, table=True):
     consecutive_failures: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     backoff_until: datetime | None = _ts()
+    next_due: datetime | None = _ts()  # cluster mode: the next run not yet claimed by a worker
 
 
 class Article(SQLModel, table=True):

@@ -95,6 +95,17 @@ class ArticleWithVersions:
     versions: list[ArticleVersion]
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential back-off for a failing source: base, 2 x base, 4 x base ... up to ``cap``."""
+
+    base: timedelta = timedelta(minutes=1)
+    cap: timedelta = timedelta(hours=6)
+
+    def delay(self, failures: int) -> timedelta:
+        return min(self.cap, self.base * 2 ** max(0, failures - 1))
+
+
 class Store(CampaignRepository):
     """Repository over one database engine."""
 
@@ -289,8 +300,7 @@ class Store(CampaignRepository):
     def _nearest(session: Session, sig: LeanMinHash) -> tuple[Article | None, float]:
         """The most similar known article above the near-duplicate threshold."""
         candidates = session.exec(
-            select(ArticleSignature)
-            .where(
+            select(ArticleSignature).where(
                 col(ArticleSignature.article_id).in_(
                     select(SignatureBand.article_id).where(col(SignatureBand.band).in_(band_keys(sig))).limit(200)
                 )
@@ -566,9 +576,9 @@ class Store(CampaignRepository):
         ok: bool,
         error: str | None = None,
         at: datetime | None = None,
-        backoff_until: datetime | None = None,
+        backoff: Backoff | None = None,
     ) -> SourceState:
-        """Update a source's health after one crawl."""
+        """Update a source's health after one crawl; a failure sets ``backoff_until`` by the policy."""
         at = at or utcnow()
         with self.transaction() as session:
             state = session.get(SourceState, source_id) or SourceState(source_id=source_id)
@@ -578,9 +588,27 @@ class Store(CampaignRepository):
                 state.last_error = state.backoff_until = None
             else:
                 state.consecutive_failures += 1
-                state.last_error, state.backoff_until = error, backoff_until
+                state.last_error = error
+                state.backoff_until = at + backoff.delay(state.consecutive_failures) if backoff else None
             session.add(state)
             return state
+
+    def claim_due(self, source_id: str, *, due_at: datetime, next_due: datetime) -> bool:
+        """Atomically take one due run of a source (cluster mode): True for exactly one caller per due time."""
+        with self.transaction() as session:
+            state = session.get(SourceState, source_id, with_for_update=True)
+            if state is None:
+                session.add(SourceState(source_id=source_id, next_due=next_due))
+                try:
+                    session.flush()
+                except IntegrityError:
+                    return False
+                return True
+            if state.next_due is not None and state.next_due > due_at:
+                return False
+            state.next_due = next_due
+            session.add(state)
+            return True
 
     def counts(self) -> dict[str, int]:
         """Row counts, for summaries and health."""

@@ -23,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-console = Console()
+console = Console(soft_wrap=True)  # never hard-wrap lines that scripts and pipes read
 err_console = Console(stderr=True)
 
 ConfigOption = Annotated[

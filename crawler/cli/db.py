@@ -23,6 +23,16 @@ def upgrade_command(db: DbOption = None) -> None:
         console.print(f"{where}: already at revision {after}")
     else:
         console.print(f"{where}: upgraded from {before or 'empty'} to {after}")
+    if engine.dialect.name == "postgresql":
+        try:
+            from crawler.daemon.cluster import apply_schema
+        except ImportError:
+            console.print(
+                "procrastinate is not installed: cluster mode unavailable (pip install 'procwatch[postgres]')"
+            )
+            return
+        if apply_schema(engine):
+            console.print(f"{where}: created procrastinate's tables for 'procwatch run --cluster'")
 
 
 @db_app.command("status")

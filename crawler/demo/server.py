@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -39,6 +40,9 @@ class StaticServer:
         self.validators = validators
         self.requests: Counter[str] = Counter()
         self.conditional_requests: Counter[str] = Counter()
+        self.delay = 0.0  # seconds added to every answer, to make overlapping requests observable
+        self.in_flight: Counter[str] = Counter()
+        self.max_in_flight: Counter[str] = Counter()
         self._lock = threading.Lock()
         server = self
 
@@ -53,6 +57,17 @@ class StaticServer:
                     if conditional:
                         server.conditional_requests[path] += 1
                     page = server.pages.get(path)
+                    server.in_flight[path] += 1
+                    server.max_in_flight[path] = max(server.max_in_flight[path], server.in_flight[path])
+                try:
+                    if server.delay:
+                        time.sleep(server.delay)
+                    self._answer(page)
+                finally:
+                    with server._lock:
+                        server.in_flight[path] -= 1
+
+            def _answer(self, page: Page | None) -> None:
                 if page is None:
                     return self._send(404, b"<html><body><h1>404 Not Found</h1></body></html>", {})
                 headers = {"Content-Type": page.content_type, **page.headers}

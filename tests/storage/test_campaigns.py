@@ -76,3 +76,18 @@ def test_listing_filters(store: Store) -> None:
     record(store, "https://sc/1", "sc-jcy", 15, ["检护民生"])
     assert [c.name for c, _ in store.campaigns(new_since=datetime(2024, 3, 10, tzinfo=BEIJING))] == ["检护民生"]
     assert [c.name for c, _ in store.campaigns(source_id="spp")] == ["检察护企"]
+
+
+def test_concurrent_first_mentions_of_one_campaign_do_not_fail(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    outcomes = [store.record("spp", Page(f"https://spp/{i}", f"标题{i}", f"正文{i}号,内容各不相同。")) for i in range(6)]
+
+    def mention(outcome):
+        return store.record_mentions(article_id=outcome.article_id, version_id=outcome.version_id, source_id="spp",
+                                     mentions=[Found("雪域护企")], published_at=PAGE.published_at)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(mention, outcomes))
+    assert sum(r[0].new_overall for r in results) == 1
+    assert [(c.name, n) for c, n in store.campaigns()] == [("雪域护企", 6)]

@@ -1,0 +1,74 @@
+"""``procwatch run``: the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crawler.cli.app import ConfigOption, DbOption, app, fail, open_store
+from crawler.cli.feeds import DEFAULT_HOST, DEFAULT_PORT
+from crawler.config import ConfigError, config_path
+from crawler.durations import parse_duration
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _duration(value: str, option: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        fail(f"{option}: {exc}", 2)
+
+
+@app.command("run")
+def run_command(
+    host: Annotated[str, typer.Option(help="feed server address")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="feed server port (0: no server)")] = DEFAULT_PORT,
+    base_url: Annotated[str | None, typer.Option(help="public URL of the feeds, when behind a proxy")] = None,
+    log_format: Annotated[LogFormat, typer.Option(help="text, or json for log shippers")] = LogFormat.text,
+    shutdown_timeout: Annotated[str, typer.Option(help="how long in-flight crawls may finish on SIGTERM")] = "8s",
+    recheck_every: Annotated[str, typer.Option(help="how often to look for articles due a re-check")] = "5m",
+    feeds_out: Annotated[Path | None, typer.Option(help="also write static feeds here after each change")] = None,
+    cluster: Annotated[bool, typer.Option("--cluster", help="run as a procrastinate worker (PostgreSQL)")] = False,
+    tick: Annotated[str, typer.Option(help="cluster mode: how often due sources are looked for")] = "30s",
+    config: ConfigOption = None,
+    db: DbOption = None,
+) -> None:
+    """Run the daemon: poll every source on its schedule, serve feeds, /healthz and /metrics."""
+    from crawler.daemon.logs import setup_logging
+    from crawler.daemon.runner import Daemon, DaemonOptions
+
+    setup_logging(log_format.value)
+    store = open_store(db)
+    path = config_path(config)
+    options = DaemonOptions(
+        host=host,
+        port=port,
+        base_url=base_url,
+        serve=port != 0,
+        shutdown_timeout=_duration(shutdown_timeout, "--shutdown-timeout").total_seconds(),
+        recheck_every=_duration(recheck_every, "--recheck-every"),
+        feeds_out=feeds_out,
+    )
+    try:
+        if cluster:
+            from crawler.daemon.cluster import ClusterError, ClusterWorker
+
+            try:
+                worker = ClusterWorker(path, store, options, tick=_duration(tick, "--tick"))
+            except ClusterError as exc:
+                fail(f"error: {exc}", 2)
+            code = asyncio.run(worker.run())
+        else:
+            code = asyncio.run(Daemon(path, store, options).run())
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    raise typer.Exit(code)

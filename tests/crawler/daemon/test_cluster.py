@@ -1,0 +1,71 @@
+"""Two `procwatch run --cluster` workers on the local PostgreSQL crawl each due source exactly once."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.postgres
+ROOT = Path(__file__).resolve().parents[3]
+INTERVAL, WINDOW = 2.0, 12.0
+
+
+def test_two_workers_share_the_sources_without_double_crawls(mirror, postgres_url, tmp_path) -> None:
+    pytest.importorskip("procrastinate", reason="procrastinate is not installed (pip install 'procwatch[postgres]')")
+    from tests.conftest import _reset_postgres
+
+    _reset_postgres(postgres_url)
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "crawler", "db", "upgrade", "--db", postgres_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "created procrastinate's tables" in upgrade.stdout
+    config = mirror.write_config(tmp_path / "sources.yaml", every=f"{int(INTERVAL)}s")
+    for server in mirror.servers.values():
+        server.delay = 0.3  # a crawl takes a while, so two concurrent ones would overlap visibly
+    command = [
+        sys.executable,
+        "-m",
+        "crawler",
+        "run",
+        "--cluster",
+        "--tick",
+        "1s",
+        "--port",
+        "0",
+        "--config",
+        str(config),
+        "--db",
+        postgres_url,
+    ]
+    workers = [subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        time.sleep(WINDOW)
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        codes = [worker.wait(timeout=30) for worker in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    logs = [worker.stderr.read() for worker in workers]
+    (tmp_path / "workers.log").write_text("\n=====\n".join(logs))
+    print(tmp_path / "workers.log")
+    assert codes == [0, 0], logs
+    for site_id, site in mirror.sites.items():
+        server = mirror.servers[site_id]
+        crawls = server.requests[site.list_path]
+        # One crawl per due time: about WINDOW / INTERVAL; two workers each crawling would double it.
+        assert 2 <= crawls <= WINDOW / INTERVAL + 2, (site_id, crawls)
+        assert server.max_in_flight[site.list_path] == 1, site_id  # never two crawls of a source at once
+    both_worked = [log.count("procwatch.fetch") for log in logs]
+    assert sum(both_worked) > 0

@@ -1,0 +1,215 @@
+"""The daemon: schedules fire, failing sources back off, SIGHUP reloads, SIGTERM stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+from crawler.daemon.runner import Daemon, DaemonOptions
+from storage import Backoff, Store
+
+ROOT = Path(__file__).resolve().parents[3]
+DEAD = "  - {id: dead, name: 无响应, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], schedule: {every: 1s}}\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_daemon_for(seconds: float, config: Path, store: Store, **options: object) -> Daemon:
+    daemon = Daemon(config, store, DaemonOptions(serve=False, **options))  # type: ignore[arg-type]
+
+    async def main() -> None:
+        task = asyncio.create_task(daemon.run())
+        await asyncio.sleep(seconds)
+        daemon.stopping.set()
+        assert await asyncio.wait_for(task, 15) == 0
+
+    asyncio.run(main())
+    return daemon
+
+
+def test_schedules_fire_and_a_failing_source_backs_off_while_others_succeed(mirror, sqlite_store, tmp_path) -> None:
+    config = mirror.write_config(tmp_path / "sources.yaml", every="1s")
+    config.write_text(config.read_text().replace("  concurrency: 4", "  concurrency: 4\n  retries: 0") + DEAD)
+    run_daemon_for(5, config, sqlite_store, backoff=Backoff(base=timedelta(seconds=3), cap=timedelta(seconds=30)))
+    list_path = mirror.sites["spp"].list_path
+    assert mirror.servers["spp"].requests[list_path] >= 3  # every second, for five seconds
+    states = sqlite_store.source_states()
+    assert states["spp"].consecutive_failures == 0 and states["spp"].last_success is not None
+    dead = states["dead"]
+    # Without back-off it would have failed five times; with 3 s, 6 s ... it tried at most twice.
+    assert 1 <= dead.consecutive_failures <= 2 and dead.backoff_until is not None
+    assert "connection failed" in dead.last_error
+    # spp page 1 (2), scjcy (1 + the Traditional repost, linked to the SPP original), zfw (1)
+    assert len(sqlite_store.latest_articles(100)) == 4
+
+
+def test_recovery_after_backoff(mirror, sqlite_store, tmp_path) -> None:
+    config = mirror.write_config(tmp_path / "sources.yaml", every="1s")
+    list_path = mirror.sites["zfw"].list_path
+    saved = mirror.servers["zfw"].remove(list_path)
+    daemon = Daemon(config, sqlite_store, DaemonOptions(serve=False, backoff=Backoff(base=timedelta(seconds=1))))
+
+    async def main() -> None:
+        task = asyncio.create_task(daemon.run())
+        await asyncio.sleep(2.5)
+        assert sqlite_store.source_state("zfw").consecutive_failures >= 1
+        mirror.servers["zfw"].set(list_path, saved)
+        await asyncio.sleep(4)
+        daemon.stopping.set()
+        await asyncio.wait_for(task, 15)
+
+    asyncio.run(main())
+    state = sqlite_store.source_state("zfw")
+    assert state.consecutive_failures == 0 and state.last_error is None  # recovered by itself
+
+
+def test_reload_reconciles_jobs_and_keeps_the_old_config_when_invalid(mirror, sqlite_store, tmp_path) -> None:
+    config = mirror.write_config(tmp_path / "sources.yaml", every="1h")
+    daemon = Daemon(config, sqlite_store, DaemonOptions(serve=False))
+
+    async def main() -> None:
+        task = asyncio.create_task(daemon.run())
+        await asyncio.sleep(0.5)
+        assert {j.id for j in daemon.scheduler.get_jobs()} == {"spp", "scjcy", "zfw", "__recheck__"}
+        config.write_text(config.read_text().replace("id: zfw", "id: zfw2").replace("every: 1h", "every: 2h", 1))
+        assert daemon.reload()
+        assert {j.id for j in daemon.scheduler.get_jobs()} == {"spp", "scjcy", "zfw2", "__recheck__"}
+        assert "interval[2:00:00]" in str(daemon.scheduler.get_job("spp").trigger)
+        config.write_text("sources:\n  - id: broken\n    schedule: {every: soon}\n")
+        assert not daemon.reload()
+        assert {j.id for j in daemon.scheduler.get_jobs()} == {"spp", "scjcy", "zfw2", "__recheck__"}
+        daemon.stopping.set()
+        await asyncio.wait_for(task, 15)
+
+    asyncio.run(main())
+
+
+def wait_for_health(port: int, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read())
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("daemon did not come up")
+
+
+def test_run_serves_feeds_health_metrics_and_exits_0_on_sigterm(mirror, tmp_path) -> None:
+    config = mirror.write_config(tmp_path / "sources.yaml", every="1s")
+    db = tmp_path / "run.sqlite3"
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crawler",
+            "run",
+            "--config",
+            str(config),
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            "--log-format",
+            "json",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        health = wait_for_health(port)
+        deadline = time.monotonic() + 20
+        while not all(s["last_success"] for s in health["sources"].values()) and time.monotonic() < deadline:
+            time.sleep(0.3)
+            health = wait_for_health(port)
+        assert set(health["sources"]) == {"spp", "scjcy", "zfw"} and health["sources"]["spp"]["next_run"]
+        feed = urllib.request.urlopen(f"http://127.0.0.1:{port}/all.xml").read().decode()
+        assert "最高检召开党组会" in feed
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+        assert 'procwatch_new_articles_total{source="spp"} 2.0' in metrics
+        assert (
+            "procwatch_fetch_seconds_bucket" in metrics and "procwatch_source_last_success_timestamp_seconds" in metrics
+        )
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+        assert time.monotonic() - started < 10
+    finally:
+        if process.poll() is None:
+            process.kill()
+    logs = [json.loads(line) for line in process.stderr.read().splitlines() if line.startswith("{")]
+    fetches = [entry for entry in logs if entry["logger"] == "procwatch.fetch"]
+    assert fetches and {"source", "url", "status", "bytes", "elapsed", "outcome"} <= fetches[0].keys()
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        orphans = connection.execute(
+            "SELECT count(*) FROM article a WHERE NOT EXISTS (SELECT 1 FROM article_version v WHERE v.article_id = a.id)"
+        ).fetchone()[0]
+        assert orphans == 0
+
+
+def test_sighup_reload_in_a_running_daemon(mirror, tmp_path) -> None:
+    config = mirror.write_config(tmp_path / "sources.yaml", every="1h")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crawler",
+            "run",
+            "--config",
+            str(config),
+            "--db",
+            str(tmp_path / "h.sqlite3"),
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert set(wait_for_health(port)["sources"]) == {"spp", "scjcy", "zfw"}
+        config.write_text(config.read_text().replace("id: zfw", "id: gszf"))
+        process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while set(wait_for_health(port)["sources"]) != {"spp", "scjcy", "gszf"} and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert set(wait_for_health(port)["sources"]) == {"spp", "scjcy", "gszf"}
+        config.write_text("sources: [oops\n")
+        process.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        assert process.poll() is None and set(wait_for_health(port)["sources"]) == {"spp", "scjcy", "gszf"}
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "reload failed, keeping the previous configuration" in process.stderr.read()
+
+
+def test_an_invalid_config_stops_run_with_exit_2(tmp_path) -> None:
+    bad = tmp_path / "sources.yaml"
+    bad.write_text("sources:\n  - {id: x, name: x, adapter: nope, lists: ['http://a.b/'], schedule: {every: 1h}}\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler", "run", "--config", str(bad), "--db", str(tmp_path / "x.sqlite3")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "sources[0].adapter: unknown adapter 'nope'" in result.stderr
