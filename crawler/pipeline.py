@@ -16,11 +16,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.adapters import Adapter, registry
+from crawler.campaigns.extract import CampaignExtractor
 from crawler.config import Source
-from crawler.extract import ExtractedArticle, ExtractionError
+from crawler.extract import ExtractionError
 from crawler.fetch import Blocked, Conditional, Fetcher, FetchError, Response
 from crawler.listing import ListedLink, same_site
-from storage import Backoff, OutcomeKind, Store
+from storage import Backoff, Store
 from storage.types import utcnow
 
 ProgressHook = Callable[[str, int, int], None]
@@ -101,9 +102,6 @@ class CrawlReport:
         }
 
 
-AfterRecord = Callable[[Source, ExtractedArticle, ArticleResult], None]
-
-
 @dataclass(frozen=True)
 class FetchLog:
     """One HTTP fetch as logs and metrics see it."""
@@ -146,7 +144,7 @@ class Crawl:
     dry_run: bool = False
     recheck_listed: bool = True
     progress: ProgressHook | None = None
-    after_record: list[AfterRecord] = field(default_factory=list)
+    campaigns: CampaignExtractor | None = None  # finds campaign mentions, stored with each version
     on_fetch: FetchHook = log_fetch
     backoff: Backoff | None = None  # set by the daemon: a failing source waits before its next run
 
@@ -318,19 +316,14 @@ class Crawl:
         )
         if self.dry_run:
             return result
-        outcome = await asyncio.to_thread(self.store.record, self.source.id, article)
+        mentions = self.campaigns.extract(f"{article.title}\n{article.body_text}") if self.campaigns else ()
+        outcome = await asyncio.to_thread(self.store.record, self.source.id, article, mentions=mentions)
         result.outcome = str(outcome.kind)
         result.duplicate_of, result.version_id, result.article_id = (
             outcome.duplicate_of,
             outcome.version_id,
             outcome.article_id,
         )
-        if outcome.kind in (OutcomeKind.new, OutcomeKind.changed, OutcomeKind.duplicate):
-            for hook in self.after_record:
-                try:
-                    await asyncio.to_thread(hook, self.source, article, result)
-                except Exception:  # the article is stored; a failing add-on must not fail the crawl
-                    logging.getLogger("procwatch.pipeline").exception("%s: after-record hook failed", link.url)
         return result
 
 

@@ -6,9 +6,10 @@ import asyncio
 from collections import defaultdict
 from datetime import datetime
 
+from crawler.campaigns.extract import CampaignExtractor
 from crawler.config import Config
 from crawler.fetch import Fetcher
-from crawler.pipeline import AfterRecord, Crawl, CrawlReport
+from crawler.pipeline import Crawl, CrawlReport
 from storage import Store
 
 
@@ -20,7 +21,7 @@ async def recheck_due(
     source_id: str | None = None,
     limit: int = 500,
     now: datetime | None = None,
-    after_record: list[AfterRecord] | None = None,
+    campaigns: CampaignExtractor | None = None,
 ) -> list[CrawlReport]:
     """Re-fetch the articles whose age band says they are due; one report per source.
 
@@ -34,6 +35,6 @@ async def recheck_due(
     reports = []
     for sid, urls in by_source.items():
         if sid in enabled:
-            crawl = Crawl(enabled[sid], fetcher, store, after_record=list(after_record or []))
+            crawl = Crawl(enabled[sid], fetcher, store, campaigns=campaigns)
             reports.append(await crawl.recheck(urls))
     return reports

@@ -72,67 +72,79 @@ class CampaignRepository:
         mentions: Sequence[FoundMention],
         published_at: datetime,
     ) -> list[RecordedCampaign]:
-        out = []
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            for mention in mentions:
-                context = mention.contexts[0] if mention.contexts else ""
-                campaign = session.exec(select(Campaign).where(Campaign.name == mention.name)).first()
-                new_overall = campaign is None
-                if campaign is None:
-                    campaign = Campaign(
-                        name=mention.name,
-                        kind=mention.kind,
+            return self._add_mentions(session, article_id, version_id, source_id, mentions, published_at)
+
+    @staticmethod
+    def _add_mentions(
+        session: Session,
+        article_id: int,
+        version_id: int | None,
+        source_id: str,
+        mentions: Sequence[FoundMention],
+        published_at: datetime,
+    ) -> list[RecordedCampaign]:
+        """Mentions written in the caller's transaction, so an article and its campaigns commit together."""
+        out = []
+        for mention in mentions:
+            context = mention.contexts[0] if mention.contexts else ""
+            campaign = session.exec(select(Campaign).where(Campaign.name == mention.name)).first()
+            new_overall = campaign is None
+            if campaign is None:
+                campaign = Campaign(
+                    name=mention.name,
+                    kind=mention.kind,
+                    first_seen_at=published_at,
+                    first_article_id=article_id,
+                    first_source_id=source_id,
+                    first_context=context,
+                )
+                session.add(campaign)
+                session.flush()
+            elif published_at < campaign.first_seen_at:  # a backfilled older article moves the origin
+                campaign.first_seen_at, campaign.first_article_id = published_at, article_id
+                campaign.first_source_id, campaign.first_context = source_id, context
+                session.add(campaign)
+            per_source = session.get(CampaignSource, (campaign.id, source_id))
+            new_for_source = per_source is None
+            if per_source is None:
+                session.add(
+                    CampaignSource(
+                        campaign_id=campaign.id,
+                        source_id=source_id,  # type: ignore[arg-type]
                         first_seen_at=published_at,
-                        first_article_id=article_id,
-                        first_source_id=source_id,
-                        first_context=context,
+                        article_id=article_id,
+                        context=context,
                     )
-                    session.add(campaign)
-                    session.flush()
-                elif published_at < campaign.first_seen_at:  # a backfilled older article moves the origin
-                    campaign.first_seen_at, campaign.first_article_id = published_at, article_id
-                    campaign.first_source_id, campaign.first_context = source_id, context
-                    session.add(campaign)
-                per_source = session.get(CampaignSource, (campaign.id, source_id))
-                new_for_source = per_source is None
-                if per_source is None:
-                    session.add(
-                        CampaignSource(
-                            campaign_id=campaign.id,
-                            source_id=source_id,  # type: ignore[arg-type]
-                            first_seen_at=published_at,
-                            article_id=article_id,
-                            context=context,
-                        )
-                    )
-                elif published_at < per_source.first_seen_at:
-                    per_source.first_seen_at, per_source.article_id, per_source.context = (
-                        published_at,
-                        article_id,
-                        context,
-                    )
-                    session.add(per_source)
-                if version_id is None:
-                    out.append(RecordedCampaign(mention.name, mention.kind, new_overall, new_for_source))
-                    continue
-                exists = session.exec(
-                    select(CampaignMention.id).where(
-                        CampaignMention.campaign_id == campaign.id, CampaignMention.version_id == version_id
-                    )
-                ).first()
-                if exists is None:
-                    session.add(
-                        CampaignMention(
-                            campaign_id=campaign.id,
-                            version_id=version_id,  # type: ignore[arg-type]
-                            article_id=article_id,
-                            source_id=source_id,
-                            count=mention.count,
-                            context=context,
-                            seen_at=published_at,
-                        )
-                    )
+                )
+            elif published_at < per_source.first_seen_at:
+                per_source.first_seen_at, per_source.article_id, per_source.context = (
+                    published_at,
+                    article_id,
+                    context,
+                )
+                session.add(per_source)
+            if version_id is None:
                 out.append(RecordedCampaign(mention.name, mention.kind, new_overall, new_for_source))
+                continue
+            exists = session.exec(
+                select(CampaignMention.id).where(
+                    CampaignMention.campaign_id == campaign.id, CampaignMention.version_id == version_id
+                )
+            ).first()
+            if exists is None:
+                session.add(
+                    CampaignMention(
+                        campaign_id=campaign.id,
+                        version_id=version_id,  # type: ignore[arg-type]
+                        article_id=article_id,
+                        source_id=source_id,
+                        count=mention.count,
+                        context=context,
+                        seen_at=published_at,
+                    )
+                )
+            out.append(RecordedCampaign(mention.name, mention.kind, new_overall, new_for_source))
         return out
 
     def campaigns(

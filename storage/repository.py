@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, insert, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.campaigns import CampaignRepository
+from storage.campaigns import CampaignRepository, FoundMention
 from storage.diff import change_size
 from storage.models import (
     Article,
@@ -119,13 +119,34 @@ class Store(CampaignRepository):
 
     # -- articles -------------------------------------------------------------------------------
 
-    def record(self, source_id: str, page: Extracted, *, fetched_at: datetime | None = None) -> Outcome:
-        """Store one extraction: a new article, a new version, or nothing new. Idempotent."""
+    def record(
+        self,
+        source_id: str,
+        page: Extracted,
+        *,
+        fetched_at: datetime | None = None,
+        mentions: Sequence[FoundMention] = (),
+    ) -> Outcome:
+        """Store one extraction: a new article, a new version, or nothing new. Idempotent.
+
+        ``mentions`` (campaigns found in the page) are stored in the same transaction as the
+        version, so a crash can never leave an article without its campaigns.
+        """
         fetched_at = fetched_at or utcnow()
         for attempt in range(3):
             try:
                 with self.transaction() as session:
-                    return self._record(session, source_id, page, fetched_at)
+                    outcome = self._record(session, source_id, page, fetched_at)
+                    if mentions and outcome.kind in (OutcomeKind.new, OutcomeKind.changed, OutcomeKind.duplicate):
+                        self._add_mentions(
+                            session,
+                            outcome.article_id,
+                            outcome.version_id,
+                            source_id,
+                            mentions,
+                            page.published_at or fetched_at,
+                        )
+                    return outcome
             except IntegrityError:
                 # Another writer inserted the same URL or version number first; re-read and decide again.
                 if attempt == 2:

@@ -168,7 +168,7 @@ def recheck_command(
     db: DbOption = None,
 ) -> None:
     """Re-check the known articles that are due by age (settings.recheck), now."""
-    from crawler.campaigns.pipeline import campaign_hook
+    from crawler.campaigns.pipeline import extractor_for
     from crawler.fetch import Fetcher
     from crawler.recheck import recheck_due
 
@@ -179,9 +179,7 @@ def recheck_command(
 
     async def run():  # type: ignore[no-untyped-def]
         async with Fetcher.from_settings(loaded.settings) as fetcher:
-            return await recheck_due(
-                loaded, store, fetcher, source_id=source_id, after_record=[campaign_hook(store, loaded)]
-            )
+            return await recheck_due(loaded, store, fetcher, source_id=source_id, campaigns=extractor_for(loaded))
 
     reports = asyncio.run(run())
     if json:

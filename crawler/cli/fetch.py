@@ -31,11 +31,10 @@ async def crawl_once(
     config: Config, source: Source, store: Store, *, progress: ProgressHook | None = None, **options: object
 ) -> CrawlReport:
     """Crawl one source with a fresh fetcher built from the configuration's settings."""
-    from crawler.campaigns.pipeline import campaign_hook
+    from crawler.campaigns.pipeline import extractor_for
 
     async with Fetcher.from_settings(config.settings) as fetcher:
-        crawl = Crawl(source, fetcher, store, progress=progress, **options)  # type: ignore[arg-type]
-        crawl.after_record.append(campaign_hook(store, config))
+        crawl = Crawl(source, fetcher, store, progress=progress, campaigns=extractor_for(config), **options)  # type: ignore[arg-type]
         return await crawl.run()
 
 

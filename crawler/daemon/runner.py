@@ -25,7 +25,7 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.routing import Mount
 
-from crawler.campaigns.pipeline import campaign_hook
+from crawler.campaigns.pipeline import extractor_for
 from crawler.config import Config, ConfigError, Source, load_config
 from crawler.daemon.metrics import Metrics
 from crawler.daemon.triggers import trigger_for
@@ -81,11 +81,11 @@ class Runtime:
         self.metrics = metrics or Metrics()
         self.backoff = backoff or Backoff()
         self.feeds_out, self.base_url = feeds_out, base_url
-        self._campaigns = campaign_hook(store, config)
+        self._campaigns = extractor_for(config)
 
     def set_config(self, config: Config) -> None:
         self.config = config
-        self._campaigns = campaign_hook(self.store, config)
+        self._campaigns = extractor_for(config)
 
     def _on_fetch(self, entry: FetchLog) -> None:
         log_fetch(entry)
@@ -112,7 +112,7 @@ class Runtime:
                 self.fetcher,
                 self.store,
                 recheck_listed=False,
-                after_record=[self._campaigns],
+                campaigns=self._campaigns,
                 on_fetch=self._on_fetch,
                 backoff=self.backoff,
             )
@@ -140,7 +140,7 @@ class Runtime:
 
     async def recheck(self) -> None:
         try:
-            reports = await recheck_due(self.config, self.store, self.fetcher, after_record=[self._campaigns])
+            reports = await recheck_due(self.config, self.store, self.fetcher, campaigns=self._campaigns)
         except Exception:
             log.exception("re-check failed")
             return

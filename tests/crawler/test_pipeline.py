@@ -152,7 +152,7 @@ def test_demo_command_runs_offline(tmp_path) -> None:
 
 def test_ingesting_the_mirror_records_campaigns_with_first_mentions(mirror, sqlite_store, tmp_path) -> None:
     config = load_config(mirror.write_config(tmp_path / "sources.yaml"))
-    from crawler.campaigns.pipeline import campaign_hook
+    from crawler.campaigns.pipeline import extractor_for
 
     async def fetch(source_id: str) -> CrawlReport:
         async with Fetcher(min_delay=0) as fetcher:
@@ -161,7 +161,7 @@ def test_ingesting_the_mirror_records_campaigns_with_first_mentions(mirror, sqli
                 fetcher=fetcher,
                 store=sqlite_store,
                 backfill=3,
-                after_record=[campaign_hook(sqlite_store, config)],
+                campaigns=extractor_for(config),
             )
 
     for site_id in ("spp", "scjcy", "zfw"):

@@ -81,11 +81,18 @@ def test_listing_filters(store: Store) -> None:
 def test_concurrent_first_mentions_of_one_campaign_do_not_fail(store: Store) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    outcomes = [store.record("spp", Page(f"https://spp/{i}", f"标题{i}", f"正文{i}号,内容各不相同。")) for i in range(6)]
+    outcomes = [
+        store.record("spp", Page(f"https://spp/{i}", f"标题{i}", f"正文{i}号,内容各不相同。")) for i in range(6)
+    ]
 
     def mention(outcome):
-        return store.record_mentions(article_id=outcome.article_id, version_id=outcome.version_id, source_id="spp",
-                                     mentions=[Found("雪域护企")], published_at=PAGE.published_at)
+        return store.record_mentions(
+            article_id=outcome.article_id,
+            version_id=outcome.version_id,
+            source_id="spp",
+            mentions=[Found("雪域护企")],
+            published_at=PAGE.published_at,
+        )
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(mention, outcomes))

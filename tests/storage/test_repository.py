@@ -174,7 +174,9 @@ def test_an_older_schema_is_reported_then_upgraded_keeping_the_data(store: Store
                 "VALUES ('https://x/1', 'spp', '2024-01-01 00:00:00', '2024-01-01 00:00:00', 'live', 't', 'h', 2)"
             )
         )
-    with pytest.raises(SchemaError, match=rf"at revision 0001, this procwatch needs {head_revision()}: run 'procwatch db upgrade'"):
+    with pytest.raises(
+        SchemaError, match=rf"at revision 0001, this procwatch needs {head_revision()}: run 'procwatch db upgrade'"
+    ):
         ensure_schema(engine)
     assert upgrade(engine) == ("0001", head_revision())
     ensure_schema(engine)
