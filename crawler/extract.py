@@ -132,6 +132,7 @@ _BLOCK_TAGS = {
     "hr",
 }
 MIN_BODY_CHARS = 20
+DENSITY_CANDIDATES = 12
 
 
 def extract_article(
@@ -266,9 +267,10 @@ def _densest_block(tree: LexborHTMLParser) -> LexborNode | None:
             nodes[key] = ancestor
             scores[key] = scores.get(key, 0.0) + points / (1, 1, 2)[depth]
     best, best_score = None, 0.0
-    for key, score in scores.items():
+    # Link density costs a walk of the node's subtree: only the strongest candidates get one.
+    for key in sorted(scores, key=scores.__getitem__, reverse=True)[:DENSITY_CANDIDATES]:
         node = nodes[key]
-        adjusted = score * (1 - min(1.0, _link_density(node)))
+        adjusted = scores[key] * (1 - min(1.0, _link_density(node)))
         if adjusted > best_score:
             best, best_score = node, adjusted
     return best

@@ -27,6 +27,7 @@ _PINYIN_TONED = re.compile(rf"(?<=[{_CJK}])[(（]([{_PINYIN_LETTERS}]*[{_TONED}]
 _PINYIN_ANY = re.compile(rf"(?<=[{_CJK}])[(（]([{_PINYIN_LETTERS}]{{1,6}})[)）]")
 
 _WS = re.compile(r"[ \t\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff]+")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # NUL breaks PostgreSQL, the rest XML; U+FFFD is debris
 _BLANKS = re.compile(r"\n{2,}")
 
 # Lines that are page furniture, never article text: recognised by how they start...
@@ -94,6 +95,7 @@ def is_attribution_line(line: str) -> bool:
 def clean_lines(text: str) -> list[str]:
     """Text split in lines, whitespace trimmed, empty lines dropped."""
     lines = []
+    text = _CONTROL.sub("", text)
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = _WS.sub(" ", raw).strip()
         if line:
@@ -109,7 +111,7 @@ def clean_body(text: str) -> str:
 
 def clean_inline(text: str) -> str:
     """One-line fields (title, 来源, author): whitespace folded, annotations removed."""
-    return _WS.sub(" ", strip_pinyin(text).replace("\n", " ")).strip()
+    return _WS.sub(" ", _CONTROL.sub("", strip_pinyin(text)).replace("\n", " ")).strip()
 
 
 def normalise(text: str) -> str:

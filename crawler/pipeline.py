@@ -168,7 +168,8 @@ class Crawl:
                     self.store.record_source_run,
                     self.source.id,
                     ok=report.ok,
-                    error=None if report.ok else "; ".join(report.list_errors)[:2000],
+                    # a crawl that read its list but lost some articles still says why
+                    error="; ".join(report.errors)[:2000] or None,
                     backoff=self.backoff,
                 )
         return report
@@ -232,8 +233,9 @@ class Crawl:
             self._fetched(url, response.status, len(response.content), response.elapsed, "list")
             if response.not_modified:
                 continue
-            if response.gone:
-                report.list_errors.append(f"{url}: list page answers HTTP {response.status}")
+            if response.gone or not same_site(response.url, url):
+                problem = f"HTTP {response.status}" if response.gone else f"redirected off-site to {response.url}"
+                report.list_errors.append(f"{url}: list page {problem}")
                 report.list_pages -= 1
                 continue
             page = adapter.parse_list(response.decode(self.source.encoding).text, response.url, backfill=budget)
@@ -291,14 +293,17 @@ class Crawl:
             if not self.dry_run:
                 await asyncio.to_thread(self.store.touch, link.url)
             return ArticleResult(link.url, "not_modified", title=link.title)
+        if not same_site(response.url, link.url):
+            return ArticleResult(link.url, "error", title=link.title, error=f"redirected off-site to {response.url}")
         gone = f"HTTP {response.status}" if response.gone else _redirected_home(response.url, link.url, self.source)
         if gone:
             if known and not self.dry_run:
                 removed = await asyncio.to_thread(self.store.mark_removed, link.url, reason=gone)
                 return ArticleResult(link.url, "removed" if removed else "unchanged", title=link.title)
             return ArticleResult(link.url, "error", title=link.title, error=gone)
-        if not same_site(response.url, link.url):
-            return ArticleResult(link.url, "error", title=link.title, error=f"redirected off-site to {response.url}")
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type and not any(kind in content_type for kind in ("html", "xml", "text/plain")):
+            return ArticleResult(link.url, "error", title=link.title, error=f"not an HTML page ({content_type})")
         decoded = response.decode(self.source.encoding)
         try:
             article = adapter.parse_article(decoded.text, link.url, encoding=decoded.encoding)

@@ -73,7 +73,7 @@ def sanitize_html(html: str, base_url: str) -> str:
         return value
 
     return nh3.clean(
-        html,
+        html.replace("\x00", "") if "\x00" in html else html,
         tags=_TAGS,
         clean_content_tags={"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math"},
         attributes=_ATTRIBUTES,

@@ -606,7 +606,7 @@ class Store(CampaignRepository):
             state.last_checked = at
             if ok:
                 state.last_success, state.consecutive_failures = at, 0
-                state.last_error = state.backoff_until = None
+                state.last_error, state.backoff_until = error, None
             else:
                 state.consecutive_failures += 1
                 state.last_error = error

@@ -92,7 +92,10 @@ def test_blocked_and_broken_articles_are_recorded_while_the_rest_is_stored(mirro
     report = crawl(mirror, sqlite_store, tmp_path, "spp", backfill=3)
     outcomes = {a.url.split(":", 2)[-1].split("/", 1)[-1]: a.outcome for a in report.articles}
     assert sorted(outcomes.values()) == ["blocked", "error", "new"]
-    assert report.ok and any("瑞数" in e for e in report.errors) and any("PDF" in e for e in report.errors)
+    assert report.ok and any("瑞数" in e for e in report.errors)
+    assert any("not an HTML page (application/pdf)" in e for e in report.errors)
+    state = sqlite_store.source_state("spp")  # the source answered, and its state says what went wrong
+    assert state.consecutive_failures == 0 and "瑞数" in state.last_error
 
 
 def test_an_unreachable_source_fails_and_is_recorded(sqlite_store, tmp_path) -> None:
