@@ -31,7 +31,7 @@ class MirrorArticle:
     body: str = ""
 
     def __post_init__(self) -> None:
-        if not self.body:
+        if not self.body and self.text_file:
             lines = (TEXTS / self.text_file).read_text(encoding="utf-8").split("\n")
             self.body = "\n".join(lines[self.skip_lines :]).strip("\n")
 

@@ -193,3 +193,118 @@ def test_cli_lists_sources_as_table_and_json(tmp_path: Path) -> None:
     data = json.loads(run_cli("sources", "--config", str(path), "--json").stdout)
     assert [d["id"] for d in data] == ["spp", "xz-jcy"]
     assert data[1]["schedule"] == {"every": None, "jitter": None, "cron": "*/20 8-22 * * *"}
+
+
+SETTINGS = """\
+settings:
+  user_agent: "procwatch-test"
+  concurrency: 4
+  min_delay: 1s
+  timeout: 20s
+  max_bytes: 10000000
+  max_redirects: 10
+  retries: 3
+  recheck:
+    - {younger_than: 3h, every: 15m}
+    - {younger_than: 365d, every: never}
+sources:
+  - id: spp
+    name: 最高人民检察院
+    adapter: trs
+    lists: [https://www.spp.gov.cn/spp/xwfbh/index.shtml]
+    schedule: {every: 30m}
+    homepage: https://www.spp.gov.cn/
+    region: 北京
+    selectors: {links: "ul a", title: h1, published: .info, source_label: .source, author: .author}
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'user_agent: "procwatch-test"',
+            "user_agent: [a, b]",
+            "sources.yaml:2: settings.user_agent: input should be a valid string",
+        ),
+        (
+            "concurrency: 4",
+            "concurrency: 1000",
+            "sources.yaml:3: settings.concurrency: input should be less than or equal to 256, got 1000",
+        ),
+        (
+            "min_delay: 1s",
+            "min_delay: often",
+            "sources.yaml:4: settings.min_delay: expected a duration like '30m', got 'often'",
+        ),
+        ("timeout: 20s", "timeout: -5s", "sources.yaml:5: settings.timeout: expected a duration like '30m', got '-5s'"),
+        (
+            "max_bytes: 10000000",
+            "max_bytes: 12",
+            "sources.yaml:6: settings.max_bytes: input should be greater than or equal to 1024, got 12",
+        ),
+        (
+            "max_redirects: 10",
+            "max_redirects: many",
+            "sources.yaml:7: settings.max_redirects: input should be a valid integer",
+        ),
+        (
+            "retries: 3",
+            "retries: 99",
+            "sources.yaml:8: settings.retries: input should be less than or equal to 10, got 99",
+        ),
+        (
+            "every: 15m}",
+            "every: 15 lunar cycles}",
+            "sources.yaml:10: settings.recheck[0].every: expected a duration like '30m'",
+        ),
+        (
+            "{younger_than: 365d, every: never}",
+            "{every: 1d}",
+            "sources.yaml:11: settings.recheck[1].younger_than: required field is missing",
+        ),
+        (
+            "homepage: https://www.spp.gov.cn/",
+            "homepage: spp.gov.cn",
+            "sources.yaml:18: sources[0].homepage: expected an absolute http(s) URL",
+        ),
+        ("region: 北京", "region: [北京]", "sources.yaml:19: sources[0].region: input should be a valid string"),
+        ("title: h1", "title: 1", "sources.yaml:20: sources[0].selectors.title: input should be a valid string"),
+        (
+            "author: .author}",
+            "author: .author, drop: .x}",
+            "sources.yaml:20: sources[0].selectors.drop: input should be a valid list",
+        ),
+        (
+            "schedule: {every: 30m}",
+            "schedule: 30m",
+            "sources.yaml:17: sources[0].schedule: input should be a valid dictionary or instance of Schedule",
+        ),
+        (
+            "schedule: {every: 30m}",
+            "schedule: {cron: '0 8 * * *', jitter: 5m}",
+            "sources.yaml:17: sources[0].schedule: 'jitter' goes with 'every'",
+        ),
+        (
+            "    name: 最高人民检察院\n",
+            "    name: ''\n",
+            "sources.yaml:14: sources[0].name: string should have at least 1 character",
+        ),
+    ],
+)
+def test_every_settings_and_source_field_is_checked(old: str, new: str, expected: str) -> None:
+    assert old in SETTINGS
+    message = error_of(SETTINGS.replace(old, new, 1))
+    assert message.startswith(expected), message
+    assert "\n" not in message and "Traceback" not in message
+
+
+def test_a_missing_lexicon_file_is_named(tmp_path: Path) -> None:
+    message = error_of_at(tmp_path, "settings:\n  lexicon: nowhere.yaml\nsources: []\n")
+    assert message.startswith("sources.yaml:2: settings.lexicon: ") and "nowhere.yaml" in message
+
+
+def error_of_at(base: Path, text: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "sources.yaml", base=base / "sources.yaml")
+    return str(info.value)

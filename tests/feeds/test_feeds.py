@@ -166,3 +166,14 @@ def test_server_index_opml_health_and_no_traversal(client) -> None:
     assert health["status"] == "ok" and health["sources"]["spp"]["consecutive_failures"] == 0
     for path in ("/../../etc/passwd.xml", "/sources/../../x.xml", "/nope.xml", "/all.html", "/etc/passwd"):
         assert client.get(path).status_code == 404, path
+
+
+def test_servers_bind_to_loopback_unless_told_otherwise() -> None:
+    from typer.main import get_command
+
+    from crawler.cli import app
+
+    commands = get_command(app).commands  # type: ignore[attr-defined]
+    for name in ("serve", "run"):
+        host = next(param for param in commands[name].params if param.name == "host")
+        assert host.default == "127.0.0.1", name

@@ -1,0 +1,141 @@
+"""Crash safety (SIGKILL at random points, restart until done) and concurrent writers on one SQLite file."""
+
+from __future__ import annotations
+
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from crawler.demo.mirror import Mirror, default_sites
+from tests.support.bulk import bulk_site
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTICLES, KILLS = 200, 4
+
+
+def fetch_command(config: Path, db: str, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "crawler",
+        "fetch",
+        "bulk",
+        "--backfill",
+        "20",
+        "--config",
+        str(config),
+        "--db",
+        db,
+        *extra,
+    ]
+
+
+def crash_until_done(config: Path, db: str, seed: int) -> list[float]:
+    """Run the fetch, SIGKILL it at random moments, restart, until a run completes."""
+    rng = random.Random(seed)
+    kill_points = []
+    for _ in range(KILLS):
+        process = subprocess.Popen(
+            fetch_command(config, db), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        delay = rng.uniform(1.2, 3.5)  # start-up takes about a second; then articles are being written
+        time.sleep(delay)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kill_points.append(round(delay, 2))
+        process.wait(30)
+    final = subprocess.run(fetch_command(config, db, "--json"), cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert final.returncode == 0, final.stderr
+    return kill_points
+
+
+def check_exactly_once(url: str) -> None:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        one = lambda sql: connection.execute(text(sql)).scalar()  # noqa: E731
+        assert one("SELECT count(*) FROM article") == ARTICLES
+        assert one("SELECT count(DISTINCT url) FROM article") == ARTICLES
+        assert one("SELECT count(*) FROM article_version") == ARTICLES  # one version each: nothing doubled
+        assert one("SELECT count(*) FROM article WHERE version_count <> 1 OR current_version <> 1") == 0
+        assert one("SELECT count(*) FROM event WHERE kind = 'published'") == ARTICLES
+        assert (
+            one(
+                "SELECT count(*) FROM article a WHERE NOT EXISTS "
+                "(SELECT 1 FROM article_version v WHERE v.article_id = a.id)"
+            )
+            == 0
+        )
+        assert one("SELECT count(*) FROM article_signature") == ARTICLES
+        assert one("SELECT count(*) FROM signature_band") == ARTICLES * 16
+    engine.dispose()
+
+
+@pytest.fixture
+def bulk_mirror():
+    with Mirror([*default_sites(), bulk_site(ARTICLES)]) as mirror:
+        yield mirror
+
+
+def test_sigkill_at_random_points_loses_and_doubles_nothing_on_sqlite(bulk_mirror, tmp_path) -> None:
+    config = bulk_mirror.write_config(tmp_path / "sources.yaml")
+    db = tmp_path / "crash.sqlite3"
+    kills = crash_until_done(config, str(db), seed=1)
+    assert len(kills) >= 2, kills  # the fetch really was interrupted
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    check_exactly_once(f"sqlite:///{db}")
+
+
+@pytest.mark.postgres
+def test_sigkill_at_random_points_loses_and_doubles_nothing_on_postgres(bulk_mirror, postgres_url, tmp_path) -> None:
+    from tests.conftest import _reset_postgres
+
+    _reset_postgres(postgres_url)
+    config = bulk_mirror.write_config(tmp_path / "sources.yaml")
+    kills = crash_until_done(config, postgres_url, seed=2)
+    assert len(kills) >= 2, kills
+    check_exactly_once(postgres_url)
+
+
+def test_fetch_while_the_daemon_writes_to_the_same_sqlite_file(bulk_mirror, tmp_path) -> None:
+    config = bulk_mirror.write_config(tmp_path / "sources.yaml", every="1s")
+    db = str(tmp_path / "shared.sqlite3")
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "run", "--config", str(config), "--db", db, "--port", "0"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.5)
+        writers = [
+            subprocess.Popen(
+                fetch_command(config, db), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(3)
+        ]
+        results = [(w.wait(300), w.stderr.read()) for w in writers]
+        time.sleep(1)
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(20) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    daemon_log = daemon.stderr.read()
+    for code, stderr in results:
+        assert code == 0 and "locked" not in stderr, stderr[-2000:]
+    assert "database is locked" not in daemon_log and "Traceback" not in daemon_log, daemon_log[-2000:]
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        bulk = connection.execute("SELECT count(*) FROM article WHERE source_id = 'bulk'").fetchone()[0]
+        versions = connection.execute(
+            "SELECT count(*) FROM article_version v JOIN article a ON a.id = v.article_id WHERE a.source_id = 'bulk'"
+        ).fetchone()[0]
+    assert bulk == ARTICLES and versions == ARTICLES  # three writers and a daemon: each article once
