@@ -2,7 +2,8 @@
 
 Order: a byte-order mark, the source's configured encoding, the HTTP charset, ``<meta charset>``
 or ``http-equiv``; the first that decodes cleanly wins. When none does (the classic GBK page
-labelled UTF-8), charset-normalizer decides. GBK and GB2312 are decoded as their superset GB18030.
+labelled UTF-8), a strict GB18030 decode is tried, then charset-normalizer decides. GBK and GB2312
+are decoded as their superset GB18030.
 """
 
 from __future__ import annotations
@@ -74,6 +75,13 @@ def decode_html(content: bytes, content_type: str | None = None, configured: str
         except UnicodeDecodeError:
             continue
 
+    if "utf-8" in tried:
+        # The usual lie on these portals: GBK bytes labelled UTF-8. A strict GB18030 decode settles it
+        # without the cost of statistical detection.
+        try:
+            return Decoded(content.decode("gb18030"), "gb18030", True)
+        except UnicodeDecodeError:
+            pass
     best = from_bytes(content, cp_isolation=_CANDIDATES).best()
     if best is not None and best.encoding:
         name = canonical(best.encoding) or "utf-8"

@@ -12,7 +12,8 @@ Each field is tried in order, first hit wins:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from functools import cached_property
 from datetime import datetime
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -36,17 +37,20 @@ class ExtractedArticle:
     author: str | None = None
     encoding: str | None = None
     body_method: str = ""  # which rule found the body: selector, marker, container, density
-    normalised_text: str = field(default="", compare=False, repr=False)
-    content_hash: str = field(default="", compare=False)
 
-    def __post_init__(self) -> None:
-        if not self.normalised_text:
-            object.__setattr__(self, "normalised_text", matching_text(self.title, self.body_text))
-        object.__setattr__(self, "content_hash", hash_text(self.normalised_text))
+    # Computed on first use: extraction alone does not need them, storage does.
+    @cached_property
+    def normalised_text(self) -> str:
+        """Title and body in matching form (see crawler.normalise.matching_text)."""
+        return matching_text(self.title, self.body_text)
+
+    @cached_property
+    def content_hash(self) -> str:
+        return hash_text(self.normalised_text)
 
     def with_changes(self, **changes: object) -> ExtractedArticle:
-        """A copy with some fields replaced and the hash recomputed."""
-        return replace(self, normalised_text="", **changes)  # type: ignore[arg-type]
+        """A copy with some fields replaced (and the hash recomputed when next asked for)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 class ExtractionError(ValueError):

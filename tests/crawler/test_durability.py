@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from crawler.demo.mirror import Mirror, default_sites
-from tests.support.bulk import bulk_site
+from crawler.demo.synthetic import bulk_site
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLES, KILLS = 200, 4

@@ -1,4 +1,4 @@
-"""A mirror site with many distinct articles, for crash and concurrency tests."""
+"""Synthetic mirror sites with many distinct articles, for crash, concurrency and benchmark runs."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ def sentences() -> list[str]:
     return out
 
 
-def bulk_site(count: int = 200, site_id: str = "bulk", per_page: int = 20) -> MirrorSite:
+def bulk_site(count: int = 200, site_id: str = "bulk", per_page: int = 20, cms: str = "trs") -> MirrorSite:
+    """A site of ``count`` articles written from the sample texts' sentences, each distinct."""
     pool = sentences()
     articles = []
     for index in range(count):
