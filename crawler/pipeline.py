@@ -164,7 +164,7 @@ class Crawl:
             report.finished = utcnow()
             report.requests = self.fetcher.requests_sent - requests_before
             if not self.dry_run and not cancelled:
-                await asyncio.to_thread(
+                await self.store.run(
                     self.store.record_source_run,
                     self.source.id,
                     ok=report.ok,
@@ -189,7 +189,7 @@ class Crawl:
             raise
         self._last = (response.status, len(response.content), response.elapsed)
         if not self.dry_run:
-            await asyncio.to_thread(
+            await self.store.run(
                 self.store.save_validators,
                 url,
                 etag=response.headers.get("etag"),
@@ -243,7 +243,7 @@ class Crawl:
                 links.setdefault(link.url, link)
             if url in first_pages and not self.dry_run:
                 current = [link.url for link in page.links]
-                previous = await asyncio.to_thread(self.store.update_listing, url, current)
+                previous = await self.store.run(self.store.update_listing, url, current)
                 self._vanished += vanished_from_list(previous or [], current)
             remaining = budget
             for next_url in page.next_pages:
@@ -259,7 +259,7 @@ class Crawl:
     async def _fetch_articles(self, adapter: Adapter, links: list[ListedLink], report: CrawlReport) -> None:
         listed = {link.url for link in links}
         links = links + [ListedLink(url, "", None) for url in self._vanished if url not in listed]
-        known = await asyncio.to_thread(self.store.known_urls, [link.url for link in links])
+        known = await self.store.run(self.store.known_urls, [link.url for link in links])
         todo = [link for link in links if link.url not in known]
         if self.recheck_listed:
             todo += [link for link in links if link.url in known]
@@ -291,14 +291,14 @@ class Crawl:
             return ArticleResult(link.url, "error", title=link.title, error=exc.message)
         if response.not_modified:
             if not self.dry_run:
-                await asyncio.to_thread(self.store.touch, link.url)
+                await self.store.run(self.store.touch, link.url)
             return ArticleResult(link.url, "not_modified", title=link.title)
         if not same_site(response.url, link.url):
             return ArticleResult(link.url, "error", title=link.title, error=f"redirected off-site to {response.url}")
         gone = f"HTTP {response.status}" if response.gone else _redirected_home(response.url, link.url, self.source)
         if gone:
             if known and not self.dry_run:
-                removed = await asyncio.to_thread(self.store.mark_removed, link.url, reason=gone)
+                removed = await self.store.run(self.store.mark_removed, link.url, reason=gone)
                 return ArticleResult(link.url, "removed" if removed else "unchanged", title=link.title)
             return ArticleResult(link.url, "error", title=link.title, error=gone)
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -322,7 +322,7 @@ class Crawl:
         if self.dry_run:
             return result
         mentions = self.campaigns.extract(f"{article.title}\n{article.body_text}") if self.campaigns else ()
-        outcome = await asyncio.to_thread(self.store.record, self.source.id, article, mentions=mentions)
+        outcome = await self.store.run(self.store.record, self.source.id, article, mentions=mentions)
         result.outcome = str(outcome.kind)
         result.duplicate_of, result.version_id, result.article_id = (
             outcome.duplicate_of,

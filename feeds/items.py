@@ -110,15 +110,16 @@ def change_items(store: Store, config: Config, query: FeedQuery, source_ids: lis
     rows = store.events(
         kinds=list(_KIND_LABEL), reported_only=True, limit=query.limit, source_ids=source_ids, query=query.q
     )
-    versions = store.versions_by_id([e.version_id for e, _ in rows if e.version_id])
+    version_ids = [e.version_id for e, _ in rows if e.version_id]
+    versions = store.versions_by_id(version_ids)
+    previous = store.previous_versions(version_ids)
     items = []
     for event, article in rows:
         label = _KIND_LABEL[EventKind(event.kind)]
         version = versions.get(event.version_id) if event.version_id else None
         if event.kind == EventKind.edited and version is not None:
             guid = f"{article.url}#procwatch-v{version.version}"
-            previous = store.previous_version(article.id, version.version)  # type: ignore[arg-type]
-            body = _edit_html(previous, version)
+            body = _edit_html(previous.get(version.id), version)  # type: ignore[arg-type]
         else:
             guid = f"{article.url}#procwatch-{event.kind}-{event.id}"
             body = f"<p>{label}于 {_beijing(event.at):%Y-%m-%d %H:%M}(北京时间)。{html.escape(event.note or '')}</p>"
