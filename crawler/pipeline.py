@@ -188,7 +188,7 @@ class Crawl:
             self._fetched(url, exc.status, 0, time.monotonic() - started, exc.kind)
             raise
         self._last = (response.status, len(response.content), response.elapsed)
-        if not self.dry_run:
+        if not self.dry_run and not response.not_modified:  # a 304 confirms the validators we hold
             await self.store.run(
                 self.store.save_validators,
                 url,
@@ -259,7 +259,7 @@ class Crawl:
     async def _fetch_articles(self, adapter: Adapter, links: list[ListedLink], report: CrawlReport) -> None:
         listed = {link.url for link in links}
         links = links + [ListedLink(url, "", None) for url in self._vanished if url not in listed]
-        known = await self.store.run(self.store.known_urls, [link.url for link in links])
+        known = await self.store.run(self.store.known_urls, [link.url for link in links]) if links else set()
         todo = [link for link in links if link.url not in known]
         if self.recheck_listed:
             todo += [link for link in links if link.url in known]
