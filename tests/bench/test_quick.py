@@ -10,19 +10,30 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_quick_benchmark_prints_every_figure() -> None:
-    result = subprocess.run([sys.executable, "-m", "bench", "--quick"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
     measures = " ".join(rows)
-    for figure in ("extract_article", "trafilatura", "first cycle / ideal", "steady-state cycle / ideal",
-                   "share of 304", "peak memory", "ingest through Store.record", "bytes per stored version",
-                   "`all` feed", "campaigns | throughput"):
+    for figure in (
+        "extract_article",
+        "trafilatura",
+        "first cycle / ideal",
+        "steady-state cycle / ideal",
+        "share of 304",
+        "peak memory",
+        "ingest through Store.record",
+        "bytes per stored version",
+        "`all` feed",
+        "campaigns | throughput",
+    ):
         assert figure in measures, figure
     assert "machine:" in result.stdout
 
 
 def test_unknown_benchmark_is_a_usage_error() -> None:
-    result = subprocess.run([sys.executable, "-m", "bench", "nope"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "nope"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "unknown benchmark 'nope'" in result.stderr

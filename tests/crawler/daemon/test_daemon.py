@@ -97,6 +97,12 @@ def test_reload_reconciles_jobs_and_keeps_the_old_config_when_invalid(mirror, sq
     asyncio.run(main())
 
 
+def start_daemon(config: Path, db: object, *extra: str, port: int) -> subprocess.Popen[str]:
+    """`procwatch run` in a subprocess against the mirror, serving on ``port``."""
+    command = [sys.executable, "-m", "crawler", "run", "--config", str(config), "--db", str(db), "--port", str(port)]
+    return subprocess.Popen([*command, *extra], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+
+
 def wait_for_health(port: int, timeout: float = 30) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -111,25 +117,7 @@ def test_run_serves_feeds_health_metrics_and_exits_0_on_sigterm(mirror, tmp_path
     config = mirror.write_config(tmp_path / "sources.yaml", every="1s")
     db = tmp_path / "run.sqlite3"
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "crawler",
-            "run",
-            "--config",
-            str(config),
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-            "--log-format",
-            "json",
-        ],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_daemon(config, str(db), "--log-format", "json", port=port)
     try:
         health = wait_for_health(port)
         deadline = time.monotonic() + 20
@@ -165,23 +153,7 @@ def test_run_serves_feeds_health_metrics_and_exits_0_on_sigterm(mirror, tmp_path
 def test_sighup_reload_in_a_running_daemon(mirror, tmp_path) -> None:
     config = mirror.write_config(tmp_path / "sources.yaml", every="1h")
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "crawler",
-            "run",
-            "--config",
-            str(config),
-            "--db",
-            str(tmp_path / "h.sqlite3"),
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_daemon(config, str(tmp_path / "h.sqlite3"), port=port)
     try:
         assert set(wait_for_health(port)["sources"]) == {"spp", "scjcy", "zfw"}
         config.write_text(config.read_text().replace("id: zfw", "id: gszf"))
