@@ -87,3 +87,13 @@ def date_from_url(url: str, *, now: datetime | None = None) -> datetime | None:
             if value is not None:
                 return value
     return None
+
+
+def beijing_iso(value: datetime | None) -> str | None:
+    """ISO 8601 in Beijing time (``2024-07-09T18:30:00+08:00``), None stays None."""
+    return value.astimezone(BEIJING).isoformat() if value else None
+
+
+def beijing_minute(value: datetime | None) -> str:
+    """``2024-07-09 18:30`` in Beijing time, for tables; ``-`` when unknown."""
+    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if value else "-"

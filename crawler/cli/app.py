@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 
 from crawler.config import CONFIG_ENV, Config, ConfigError, Source, load_config
+from crawler.dates import parse_date
 from storage import SchemaError, Store, open_database
 from storage.db import DATABASE_ENV
 
@@ -69,6 +71,16 @@ def open_store(db: str | None) -> Store:
         return Store(open_database(db))
     except SchemaError as exc:
         fail(f"error: {exc}", 2)
+
+
+def option_date(value: str | None, option: str) -> datetime | None:
+    """A date option (``--since 2024-07-01``), or a one-line usage error."""
+    if value is None:
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        fail(f"{option}: expected a date like 2024-07-01, got {value!r}", 2)
+    return parsed
 
 
 def print_json(data: Any) -> None:

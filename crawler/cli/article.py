@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from crawler.cli.app import DbOption, JsonOption, app, console, fail, open_store, print_json
-from crawler.dates import BEIJING
+from crawler.dates import beijing_iso
 
 
 @app.command("article")
@@ -28,15 +28,15 @@ def article_command(
                 "source": article.source_id,
                 "status": article.status,
                 "title": article.title,
-                "published_at": _iso(article.published_at),
-                "removed_at": _iso(article.removed_at),
+                "published_at": beijing_iso(article.published_at),
+                "removed_at": beijing_iso(article.removed_at),
                 "versions": [
                     {
                         "version": v.version,
                         "content_hash": v.content_hash,
                         "title": v.title,
-                        "published_at": _iso(v.published_at),
-                        "fetched_at": _iso(v.fetched_at),
+                        "published_at": beijing_iso(v.published_at),
+                        "fetched_at": beijing_iso(v.fetched_at),
                         "source_label": v.source_label,
                         "author": v.author,
                         "change_chars": v.change_chars,
@@ -50,13 +50,13 @@ def article_command(
     console.print(f"[bold]{article.title}[/bold]")
     console.print(
         f"{article.url}\nsource: {article.source_id}   status: {article.status}   "
-        f"published: {_iso(article.published_at)}",
+        f"published: {beijing_iso(article.published_at)}",
         markup=False,
     )
     latest = versions[-1]
     for v in versions:
         console.print(
-            f"  v{v.version}  fetched {_iso(v.fetched_at)}  {len(v.body_text)} chars  "
+            f"  v{v.version}  fetched {beijing_iso(v.fetched_at)}  {len(v.body_text)} chars  "
             f"±{v.change_chars}  {v.content_hash[:12]}",
             markup=False,
         )
@@ -65,9 +65,3 @@ def article_command(
         console.print(meta, markup=False)
     console.print()
     console.print(latest.body_text, markup=False, highlight=False)
-
-
-def _iso(value: object) -> str | None:
-    from datetime import datetime
-
-    return value.astimezone(BEIJING).isoformat() if isinstance(value, datetime) else None

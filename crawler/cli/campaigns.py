@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -10,8 +9,8 @@ import typer
 from rich.table import Table
 
 from crawler.campaigns import CampaignExtractor, LexiconError, load_lexicon
-from crawler.cli.app import DbOption, JsonOption, console, fail, open_store, print_json
-from crawler.dates import BEIJING, parse_date
+from crawler.cli.app import DbOption, JsonOption, console, fail, open_store, option_date, print_json
+from crawler.dates import beijing_iso, beijing_minute
 from crawler.decode import decode_html
 from crawler.extract import ExtractionError, extract_article
 
@@ -63,15 +62,6 @@ def extract_command(
         console.print(table)
 
 
-def _date(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    parsed = parse_date(value)
-    if parsed is None:
-        fail(f"--new-since: expected a date like 2024-07-01, got {value!r}", 2)
-    return parsed
-
-
 @campaigns_app.command("list")
 def list_command(
     new_since: Annotated[str | None, typer.Option(help="only campaigns first seen on or after DATE")] = None,
@@ -80,14 +70,14 @@ def list_command(
     db: DbOption = None,
 ) -> None:
     """Campaigns seen so far, newest first."""
-    rows = open_store(db).campaigns(new_since=_date(new_since), source_id=source)
+    rows = open_store(db).campaigns(new_since=option_date(new_since, "--new-since"), source_id=source)
     if json:
         print_json(
             [
                 {
                     "name": c.name,
                     "kind": c.kind,
-                    "first_seen_at": c.first_seen_at.astimezone(BEIJING).isoformat(),
+                    "first_seen_at": beijing_iso(c.first_seen_at),
                     "first_source": c.first_source_id,
                     "articles": n,
                 }
@@ -98,7 +88,7 @@ def list_command(
     table = Table("first seen", "name", "kind", "first source", "articles", title=f"{len(rows)} campaigns")
     for campaign, articles in rows:
         table.add_row(
-            campaign.first_seen_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"),
+            beijing_minute(campaign.first_seen_at),
             campaign.name,
             campaign.kind,
             campaign.first_source_id,
@@ -121,7 +111,7 @@ def show_command(
     timeline = [
         {
             "source": row.source_id,
-            "first_seen_at": row.first_seen_at.astimezone(BEIJING).isoformat(),
+            "first_seen_at": beijing_iso(row.first_seen_at),
             "url": article.url if article else None,
             "title": article.title if article else None,
             "context": row.context,
@@ -133,7 +123,7 @@ def show_command(
             {
                 "name": campaign.name,
                 "kind": campaign.kind,
-                "first_seen_at": campaign.first_seen_at.astimezone(BEIJING).isoformat(),
+                "first_seen_at": beijing_iso(campaign.first_seen_at),
                 "first_source": campaign.first_source_id,
                 "first_url": spread.first_article.url if spread.first_article else None,
                 "first_context": campaign.first_context,
@@ -144,7 +134,7 @@ def show_command(
     console.print(f"[bold]{campaign.name}[/bold] ({campaign.kind})")
     first = spread.first_article
     console.print(
-        f"first seen {campaign.first_seen_at.astimezone(BEIJING):%Y-%m-%d %H:%M} in "
+        f"first seen {beijing_minute(campaign.first_seen_at)} in "
         f"{campaign.first_source_id}: {first.title if first else ''} {first.url if first else ''}",
         markup=False,
     )

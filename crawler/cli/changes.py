@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -20,17 +19,14 @@ from crawler.cli.app import (
     fail,
     find_source,
     open_store,
+    option_date,
     print_json,
     read_config,
 )
-from crawler.dates import BEIJING, parse_date
+from crawler.dates import beijing_iso, beijing_minute
 from storage import ArticleWithVersions, Store
 from storage.diff import diff, diff_text
 from storage.models import EventKind
-
-
-def _local(value: datetime | None) -> str:
-    return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 def _article(store: Store, url: str) -> ArticleWithVersions:
@@ -77,13 +73,13 @@ def history_command(
     for v in found.versions:
         marker = " *" if v.version == found.article.current_version else ""
         table.add_row(
-            f"{v.version}{marker}", _local(v.fetched_at), str(len(v.body_text)), f"±{v.change_chars}", v.title
+            f"{v.version}{marker}", beijing_minute(v.fetched_at), str(len(v.body_text)), f"±{v.change_chars}", v.title
         )
     console.print(table)
     for event, _ in reversed(events):
         if event.kind != EventKind.published:
             quiet = "" if event.reported else " (not reported)"
-            console.print(f"  {_local(event.at)}  {event.kind}{quiet}  {event.note or ''}", markup=False)
+            console.print(f"  {beijing_minute(event.at)}  {event.kind}{quiet}  {event.note or ''}", markup=False)
 
 
 @app.command("diff")
@@ -106,7 +102,8 @@ def diff_command(
     old, new = numbers[from_number], numbers[to_number]
     old_text, new_text = f"{old.title}\n{old.body_text}", f"{new.title}\n{new.body_text}"
     console.print(
-        f"version {from_number} ({_local(old.fetched_at)}) -> {to_number} ({_local(new.fetched_at)})", markup=False
+        f"version {from_number} ({beijing_minute(old.fetched_at)}) -> {to_number} ({beijing_minute(new.fetched_at)})",
+        markup=False,
     )
     if old_text == new_text:
         console.print("no difference")
@@ -131,9 +128,7 @@ def changes_command(
     db: DbOption = None,
 ) -> None:
     """Edits, removals and restorations across all sources, newest first."""
-    since_at = parse_date(since) if since else None
-    if since and since_at is None:
-        fail(f"--since: expected a date like 2024-07-01, got {since!r}", 2)
+    since_at = option_date(since, "--since")
     kinds = [EventKind.edited, EventKind.removed, EventKind.restored]
     rows = open_store(db).events(since=since_at, kinds=kinds, reported_only=not all_events, limit=limit)
     if json:
@@ -141,7 +136,7 @@ def changes_command(
             [
                 {
                     "kind": e.kind,
-                    "at": e.at.astimezone(BEIJING).isoformat(),
+                    "at": beijing_iso(e.at),
                     "source": a.source_id,
                     "url": a.url,
                     "title": a.title,
@@ -156,7 +151,7 @@ def changes_command(
     table = Table("when (Beijing)", "what", "source", "title", title=f"{len(rows)} changes")
     for event, article in rows:
         what = event.kind + ("" if event.reported else " (quiet)")
-        table.add_row(_local(event.at), what, article.source_id, article.title)
+        table.add_row(beijing_minute(event.at), what, article.source_id, article.title)
     console.print(table)
 
 

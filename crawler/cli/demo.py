@@ -12,7 +12,7 @@ from crawler.cli.app import app, console
 from crawler.cli.feeds import DEFAULT_HOST, DEFAULT_PORT
 from crawler.cli.fetch import crawl_once, print_report
 from crawler.config import load_config
-from crawler.dates import BEIJING
+from crawler.dates import beijing_iso
 from crawler.demo.mirror import Mirror
 from storage import Store, open_database
 
@@ -45,7 +45,7 @@ def demo_command(
             print_report(asyncio.run(crawl_once(config, source, store, backfill=5)))
         console.print()
         for article in store.latest_articles(limit=100):
-            published = article.published_at.astimezone(BEIJING).isoformat() if article.published_at else "?"
+            published = beijing_iso(article.published_at) or "?"
             console.print(f"{article.source_id:>6}  {published}  {article.title}", markup=False)
         counts = store.counts()
         campaigns = store.campaigns()

@@ -160,3 +160,23 @@ def test_shared_scorer_reaches_the_quality_target() -> None:
     precision = float(summary.split("precision=")[1].split()[0])
     recall = float(summary.split("recall=")[1].split()[0])
     assert precision >= 0.9 and recall >= 0.9, summary
+
+
+def test_cli_list_and_show_the_spread(mirror, tmp_path: Path) -> None:
+    config, db = str(mirror.write_config(tmp_path / "sources.yaml")), str(tmp_path / "c.sqlite3")
+    for source in ("spp", "scjcy"):
+        assert cli("fetch", source, "--backfill", "3", "--config", config, "--db", db).returncode == 0
+    listed = json.loads(cli("campaigns", "list", "--db", db, "--new-since", "2024-01-01", "--json").stdout)
+    names = {c["name"]: c for c in listed}
+    assert (
+        names["检察护企"]["first_source"] == "spp" and names["检察护企"]["first_seen_at"] == "2024-03-26T10:00:00+08:00"
+    )
+    assert "一号检察建议" not in names  # first seen 2023-11-13, before --new-since
+    shown = json.loads(cli("campaigns", "show", "“檢察護企”", "--db", db, "--json").stdout)
+    assert [(s["source"], s["first_seen_at"][:10]) for s in shown["spread"]] == [
+        ("spp", "2024-03-26"),
+        ("scjcy", "2024-07-10"),
+    ]
+    bad = cli("campaigns", "list", "--db", db, "--new-since", "soon")
+    assert bad.returncode == 2 and "--new-since: expected a date like 2024-07-01, got 'soon'" in bad.stderr
+    assert cli("campaigns", "show", "不存在的运动", "--db", db).returncode == 1
