@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.models import Article, Campaign, CampaignMention, CampaignSource
+from storage.retry import in_retried_transaction
 
 
 class FoundMention(Protocol):
@@ -55,14 +55,10 @@ class CampaignRepository:
         ``version_id`` is None for a republication: the source's first mention is recorded (it picked
         the campaign up) against the original article, with no mention row of its own.
         """
-        for attempt in range(3):
-            try:
-                return self._record_mentions(article_id, version_id, source_id, mentions, published_at)
-            except IntegrityError:
-                # Another worker created the same campaign a moment ago; the next attempt finds it.
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        # Another worker may create the same campaign a moment ago; the next attempt finds it.
+        return in_retried_transaction(
+            lambda: self._record_mentions(article_id, version_id, source_id, mentions, published_at)
+        )
 
     def _record_mentions(
         self,
@@ -86,7 +82,8 @@ class CampaignRepository:
     ) -> list[RecordedCampaign]:
         """Mentions written in the caller's transaction, so an article and its campaigns commit together."""
         out = []
-        for mention in mentions:
+        # One fixed order for every writer: two transactions creating overlapping campaigns cannot deadlock.
+        for mention in sorted(mentions, key=lambda m: m.name):
             context = mention.contexts[0] if mention.contexts else ""
             campaign = session.exec(select(Campaign).where(Campaign.name == mention.name)).first()
             new_overall = campaign is None

@@ -37,6 +37,7 @@ from storage.models import (
     SignatureBand,
     SourceState,
 )
+from storage.retry import in_retried_transaction
 from storage.significance import classify
 from storage.similarity import NEAR_DUPLICATE, LeanMinHash, band_keys, from_bytes, signature, similarity, to_bytes
 from storage.types import utcnow
@@ -149,25 +150,23 @@ class Store(CampaignRepository):
         version, so a crash can never leave an article without its campaigns.
         """
         fetched_at = fetched_at or utcnow()
-        for attempt in range(3):
-            try:
-                with self.transaction() as session:
-                    outcome = self._record(session, source_id, page, fetched_at)
-                    if mentions and outcome.kind in (OutcomeKind.new, OutcomeKind.changed, OutcomeKind.duplicate):
-                        self._add_mentions(
-                            session,
-                            outcome.article_id,
-                            outcome.version_id,
-                            source_id,
-                            mentions,
-                            page.published_at or fetched_at,
-                        )
-                    return outcome
-            except IntegrityError:
-                # Another writer inserted the same URL or version number first; re-read and decide again.
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+
+        def attempt() -> Outcome:
+            with self.transaction() as session:
+                outcome = self._record(session, source_id, page, fetched_at)
+                if mentions and outcome.kind in (OutcomeKind.new, OutcomeKind.changed, OutcomeKind.duplicate):
+                    self._add_mentions(
+                        session,
+                        outcome.article_id,
+                        outcome.version_id,
+                        source_id,
+                        mentions,
+                        page.published_at or fetched_at,
+                    )
+                return outcome
+
+        # Another writer may insert the same URL, version or campaign first: re-read and decide again.
+        return in_retried_transaction(attempt)
 
     def _record(self, session: Session, source_id: str, page: Extracted, now: datetime) -> Outcome:
         article = session.exec(select(Article).where(Article.url == page.url)).first()
