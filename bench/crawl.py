@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import Row, verdict
-from crawler.campaigns.pipeline import extractor_for
+from crawler.campaigns import CampaignExtractor
 from crawler.config import parse_config
 from crawler.demo.synthetic import sentences
 from crawler.fetch import Fetcher
@@ -125,7 +125,7 @@ async def cycles(portals: int, directory: Path) -> dict[str, float]:
     engine = make_engine(str(directory / "crawl.sqlite3"))
     ensure_schema(engine)
     store = Store(engine)
-    campaigns = extractor_for(config)
+    campaigns = CampaignExtractor.for_config(config)
     transport = RoutedTransport(
         port, limits=httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     )

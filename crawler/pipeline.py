@@ -175,7 +175,7 @@ class Crawl:
         return report
 
     async def _get(self, url: str, *, conditional: bool) -> Response:
-        validators = self.store.get_validators(url) if conditional and not self.dry_run else None
+        validators = await self.store.run(self.store.get_validators, url) if conditional and not self.dry_run else None
         started = time.monotonic()
         try:
             response = await self.fetcher.get(

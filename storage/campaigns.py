@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -37,9 +38,10 @@ class CampaignSpread:
 
 
 class CampaignRepository:
-    """Mixed into :class:`storage.Store`."""
+    """Mixed into :class:`storage.Store`, which provides the engine and transactions."""
 
     engine: Engine
+    transaction: Callable[[], AbstractContextManager[Session]]
 
     def record_mentions(
         self,
@@ -55,21 +57,13 @@ class CampaignRepository:
         ``version_id`` is None for a republication: the source's first mention is recorded (it picked
         the campaign up) against the original article, with no mention row of its own.
         """
-        # Another worker may create the same campaign a moment ago; the next attempt finds it.
-        return in_retried_transaction(
-            lambda: self._record_mentions(article_id, version_id, source_id, mentions, published_at)
-        )
 
-    def _record_mentions(
-        self,
-        article_id: int,
-        version_id: int | None,
-        source_id: str,
-        mentions: Sequence[FoundMention],
-        published_at: datetime,
-    ) -> list[RecordedCampaign]:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            return self._add_mentions(session, article_id, version_id, source_id, mentions, published_at)
+        def attempt() -> list[RecordedCampaign]:
+            with self.transaction() as session:
+                return self._add_mentions(session, article_id, version_id, source_id, mentions, published_at)
+
+        # Another worker may have created the same campaign a moment ago; the next attempt finds it.
+        return in_retried_transaction(attempt)
 
     @staticmethod
     def _add_mentions(

@@ -18,9 +18,13 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from crawler.campaigns.lexicon import Lexicon, builtin_lexicon
+from crawler.campaigns.lexicon import Lexicon, builtin_lexicon, load_lexicon
 from crawler.normalise import strip_pinyin, to_simplified
+
+if TYPE_CHECKING:
+    from crawler.config import Config
 
 NUMERALS = "一二三四五六七八九十两双百千万"
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
@@ -240,6 +244,11 @@ class CampaignExtractor:
         self.lexicon = lexicon if lexicon is not None else builtin_lexicon()
         campaigns = sorted((n for n in self.lexicon.campaigns() if len(n) >= 4), key=len, reverse=True)
         self._lexicon_campaigns = re.compile("|".join(map(re.escape, campaigns))) if campaigns else None
+
+    @classmethod
+    def for_config(cls, config: Config) -> CampaignExtractor:
+        """The shipped lexicon plus the one named in the config's settings.lexicon."""
+        return cls(load_lexicon(config.lexicon_path))
 
     def extract(self, text: str) -> list[Mention]:
         """Mentions in ``text`` (any script), most frequent first."""

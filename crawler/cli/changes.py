@@ -163,7 +163,7 @@ def recheck_command(
     db: DbOption = None,
 ) -> None:
     """Re-check the known articles that are due by age (settings.recheck), now."""
-    from crawler.campaigns.pipeline import extractor_for
+    from crawler.campaigns import CampaignExtractor
     from crawler.fetch import Fetcher
     from crawler.recheck import recheck_due
 
@@ -174,7 +174,9 @@ def recheck_command(
 
     async def run():  # type: ignore[no-untyped-def]
         async with Fetcher.from_settings(loaded.settings) as fetcher:
-            return await recheck_due(loaded, store, fetcher, source_id=source_id, campaigns=extractor_for(loaded))
+            return await recheck_due(
+                loaded, store, fetcher, source_id=source_id, campaigns=CampaignExtractor.for_config(loaded)
+            )
 
     reports = asyncio.run(run())
     if json:

@@ -31,10 +31,12 @@ async def crawl_once(
     config: Config, source: Source, store: Store, *, progress: ProgressHook | None = None, **options: object
 ) -> CrawlReport:
     """Crawl one source with a fresh fetcher built from the configuration's settings."""
-    from crawler.campaigns.pipeline import extractor_for
+    from crawler.campaigns import CampaignExtractor
 
     async with Fetcher.from_settings(config.settings) as fetcher:
-        crawl = Crawl(source, fetcher, store, progress=progress, campaigns=extractor_for(config), **options)  # type: ignore[arg-type]
+        crawl = Crawl(
+            source, fetcher, store, progress=progress, campaigns=CampaignExtractor.for_config(config), **options
+        )  # type: ignore[arg-type]
         return await crawl.run()
 
 

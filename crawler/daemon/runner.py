@@ -25,7 +25,7 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.routing import Mount
 
-from crawler.campaigns.pipeline import extractor_for
+from crawler.campaigns import CampaignExtractor
 from crawler.config import Config, ConfigError, Source, load_config
 from crawler.daemon.metrics import Metrics
 from crawler.daemon.triggers import trigger_for
@@ -81,11 +81,11 @@ class Runtime:
         self.metrics = metrics or Metrics()
         self.backoff = backoff or Backoff()
         self.feeds_out, self.base_url = feeds_out, base_url
-        self._campaigns = extractor_for(config)
+        self._campaigns = CampaignExtractor.for_config(config)
 
     def set_config(self, config: Config) -> None:
         self.config = config
-        self._campaigns = extractor_for(config)
+        self._campaigns = CampaignExtractor.for_config(config)
 
     def _on_fetch(self, entry: FetchLog) -> None:
         log_fetch(entry)

@@ -155,7 +155,7 @@ def test_demo_command_runs_offline(tmp_path) -> None:
 
 def test_ingesting_the_mirror_records_campaigns_with_first_mentions(mirror, sqlite_store, tmp_path) -> None:
     config = load_config(mirror.write_config(tmp_path / "sources.yaml"))
-    from crawler.campaigns.pipeline import extractor_for
+    from crawler.campaigns import CampaignExtractor
 
     async def fetch(source_id: str) -> CrawlReport:
         async with Fetcher(min_delay=0) as fetcher:
@@ -164,7 +164,7 @@ def test_ingesting_the_mirror_records_campaigns_with_first_mentions(mirror, sqli
                 fetcher=fetcher,
                 store=sqlite_store,
                 backfill=3,
-                campaigns=extractor_for(config),
+                campaigns=CampaignExtractor.for_config(config),
             )
 
     for site_id in ("spp", "scjcy", "zfw"):
