@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from crawler.chrome import is_chrome_line
 from crawler.demo.mirror import MirrorSite, default_sites, render_article
 from crawler.demo.synthetic import bulk_site
-from crawler.normalise import clean_lines, is_attribution_line, is_chrome_line, strip_pinyin
+from crawler.normalise import clean_lines, is_attribution_line, strip_pinyin
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "pages"
 

@@ -14,7 +14,9 @@ _DATE = re.compile(
     r"(?P<tz>Z|[+-]\d{2}:?\d{2})?"
 )
 _COMPACT = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})(?!\d)")
-_LABELLED = re.compile(r"(?:发布时间|发布日期|發佈時間|发文日期|时间|日期|更新时间|发表时间)\s*[:：]\s*")
+_LABELLED = re.compile(
+    r"(?:发布时间|发布日期|發佈時間|發布時間|发文日期|成文日期|时间|日期|時間|更新时间|发表时间|發表時間)\s*[:：]\s*"
+)
 
 _URL_PATTERNS = (
     re.compile(r"/t(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})_\d+"),  # TRS: /202211/t20221130_3898030.shtml
@@ -76,6 +78,11 @@ def labelled_date(text: str, *, now: datetime | None = None) -> datetime | None:
         if value is not None:
             return value
     return None
+
+
+def displayed_date(text: str, *, now: datetime | None = None) -> datetime | None:
+    """The date a page shows near its headline: a labelled one (``发布时间:``) first, else the first date."""
+    return labelled_date(text, now=now) or parse_date(text, now=now)
 
 
 def date_from_url(url: str, *, now: datetime | None = None) -> datetime | None:

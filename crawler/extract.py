@@ -1,27 +1,41 @@
 """Article pages to fields. Generic behaviour shared by every adapter lives here, once.
 
-Each field is tried in order, first hit wins:
+Each field is tried in order, first hit wins, and the rule that found it is kept in
+:attr:`ExtractedArticle.rules` (``procwatch extract`` shows them):
 
-* per-source CSS selectors;
-* TRS / Hanweb meta tags (``ArticleTitle``, ``PubDate``, ``ContentSource``, ``Author``) and Open Graph;
-* CMS body markers (``<!--<$[信息内容]>begin-->``, ``<meta name="ContentStart">``);
-* known body containers (``.TRS_Editor``, ``#fontzoom``, ``#zoom``, ``#UCAP-CONTENT`` ...);
-* a text-density fallback that scores blocks by Chinese punctuation and link density.
+* title: per-source selector, the CMS ``ArticleTitle`` meta tag, the displayed headline (a heading
+  that agrees with ``<title>``/``og:title``), the cleaned ``<title>``;
+* date: per-source selector, the date displayed near the headline (发布时间/日期: ..., a dateline),
+  the meta tags (``PubDate`` ...), the article URL; the meta date is kept too when it disagrees;
+* body: see :mod:`crawler.body` (selector, CMS marker, container, density), then cut down to the
+  article with :mod:`crawler.chrome`;
+* 来源 and author: selector, meta tags, labelled text near the headline.
+
+A page with a short, image-only or attachment-only body still gives a result, with a
+:attr:`~ExtractedArticle.status`; only input that is not an HTML page at all raises.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
+from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from crawler.body import MIN_BODY_CHARS, cut_to_article, find_body, media_body, remove_furniture
+from crawler.chrome import squash
 from crawler.config import Selectors
-from crawler.dates import date_from_url, labelled_date, parse_date
-from crawler.normalise import clean_body, clean_inline, hash_text, matching_text, strip_pinyin
+from crawler.dates import date_from_url, displayed_date, parse_date
+from crawler.normalise import clean_inline, hash_text, matching_text, strip_pinyin
 from crawler.sanitize import sanitize_html
+
+#: what a page with little or no text holds instead
+STATUSES = ("ok", "short", "media", "attachment")
+ATTACHMENT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "et", "ppt", "pptx", "wps", "ofd", "rar", "zip", "7z")
+_ATTACHMENT = re.compile(r"\.(?:" + "|".join(ATTACHMENT_EXTENSIONS) + r")(?:[?#]|$)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,13 @@ class ExtractedArticle:
     author: str | None = None
     encoding: str | None = None
     body_method: str = ""  # which rule found the body: selector, marker, container, density
+    #: the meta tag's date when the page displays another one (a migration or re-publication)
+    meta_published_at: datetime | None = None
+    #: ok, or why the body is thin: short, media (images/video only), attachment (files only)
+    status: str = "ok"
+    attachments: tuple[str, ...] = ()
+    #: field -> the rule that found it ("meta:articletitle", "heading:h1", "displayed", ...)
+    rules: dict[str, str] = field(default_factory=dict, compare=False)
 
     # Computed on first use: extraction alone does not need them, storage does.
     @cached_property
@@ -54,44 +75,10 @@ class ExtractedArticle:
 
 
 class ExtractionError(ValueError):
-    """The page holds no article (empty, a stub, or not HTML)."""
+    """The input is not an article page at all (empty, a PDF, no title and no text)."""
 
 
-_MARKERS = (
-    re.compile(r"<!--\s*<\$\[信息内容\]>\s*begin\s*-->(.*?)<!--\s*<\$\[信息内容\]>\s*end\s*-->", re.S | re.I),
-    re.compile(r"<meta\s+name=[\"']?ContentStart[\"']?[^>]*>(.*?)<meta\s+name=[\"']?ContentEnd[\"']?", re.S | re.I),
-    re.compile(r"<!--\s*ContentStart\s*-->(.*?)<!--\s*ContentEnd\s*-->", re.S | re.I),
-)
-CONTAINERS = (
-    ".TRS_Editor",
-    ".TRS_UEDITOR",
-    ".trs_editor_view",
-    "#fontzoom",
-    "#zoom",
-    "#UCAP-CONTENT",
-    ".view.TRS_UEDITOR",
-    "#content",
-    ".article-content",
-    ".article_content",
-    ".content_text",
-    ".detail-content",
-    ".pages_content",
-    "#Zoom",
-    ".zoom",
-    "#art_content",
-    ".art_content",
-    "#ArticleContent",
-    ".xl_content",
-    ".wzxq",
-    ".detail_con",
-    "article",
-)
-_JUNK_TAGS = "script, style, noscript, iframe, form, button, select, input, textarea, nav, object, embed, template, svg"
-_CHROME_SELECTORS = (
-    ".bdsharebuttonbox, .share, .bshare-custom, .fenxiang, .print, .dayin, .close, .pages-date-share, "
-    "#share, .jiathis_style, .xl_fx, .prev-next, .pre-next, .sxp, #printBtn, .shareBox"
-)
-_TITLE_META = ("articletitle", "og:title", "title", "twitter:title")
+_TITLE_META = ("articletitle", "og:title", "twitter:title", "title")
 _DATE_META = (
     "pubdate",
     "publishdate",
@@ -105,38 +92,16 @@ _DATE_META = (
 )
 _SOURCE_META = ("contentsource", "source", "og:site_name_source")
 _AUTHOR_META = ("author", "article:author", "dc.creator")
+_HEADINGS = ("h1", ".article-title", ".title", ".tit", ".xl_title", ".detail_title", "h2", "h3")
 _TITLE_SEP = re.compile(r"\s*(?:_|\||｜|——|—|--|\s-\s|-)\s*")
 _SITEY = re.compile(
-    r"^.{0,20}(?:网|網|院|政府|门户|門戶|频道|頻道|首页|首頁|新闻|新聞|要闻|要聞|资讯|在线|在線|平台|栏目|动态|動態)$"
+    r"^.{0,20}(?:网|網|院|政府|门户|門戶|频道|頻道|首页|首頁|新闻|新聞|要闻|要聞|资讯|在线|在線|平台|栏目|动态|動態"
+    r"|中心|客户端|报|号)$|^[A-Za-z][A-Za-z .&-]{1,30}$"
 )
-_SOURCE_TEXT = re.compile(r"(?:来源|來源|稿源|信息来源|文章来源)\s*[:：]\s*([^\s|｜/　]{2,40})")
+_SOURCE_TEXT = re.compile(r"(?:来源|來源|稿源|信息来源|文章来源)\s*[:：|]\s*([^\s|｜/　]{2,40})")
 _AUTHOR_TEXT = re.compile(r"(?:作者|作\s+者|撰稿)\s*[:：]\s*([^\s|｜/　]{2,30})")
-_PUNCT = re.compile(r"[，。；！？、,;]")
-_BLOCK_TAGS = {
-    "p",
-    "div",
-    "br",
-    "li",
-    "tr",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "table",
-    "section",
-    "article",
-    "blockquote",
-    "pre",
-    "dd",
-    "dt",
-    "ul",
-    "ol",
-    "hr",
-}
-MIN_BODY_CHARS = 20
-DENSITY_CANDIDATES = 12
+_BLANK_LINES = re.compile(r"\s*\n\s*")
+HEADER_CHARS = 600  # how far above the body the displayed date and 来源 are looked for
 
 
 def extract_article(
@@ -146,10 +111,11 @@ def extract_article(
     selectors: Selectors | None = None,
     encoding: str | None = None,
 ) -> ExtractedArticle:
-    """Extract title, date, 来源, author and body from one article page.
+    """Extract title, dates, 来源, author, attachments and body from one article page.
 
     ``html`` may be bytes (decoded with :func:`crawler.decode.decode_html`) or text. Raises
-    :class:`ExtractionError` when the page has no recognisable article.
+    :class:`ExtractionError` only when the input is not an article page (empty, a PDF, nothing
+    readable); a thin body is reported through ``status``.
     """
     if isinstance(html, bytes):
         from crawler.decode import decode_html
@@ -161,32 +127,47 @@ def extract_article(
     if html.lstrip().startswith("%PDF"):
         raise ExtractionError(f"{url}: a PDF document, not an HTML page")
     selectors = selectors or Selectors()
+    rules: dict[str, str] = {}
     tree = LexborHTMLParser(html)
     metas = _metas(tree)
+    for code in tree.css("script, style, noscript, template"):
+        code.decompose()  # nothing a reader sees, and it would pollute the page text below
+    page_text = _BLANK_LINES.sub("\n", tree.body.text(separator="\n")) if tree.body is not None else ""
 
-    body, method = _find_body(tree, html, selectors)
-    if body is None:
-        raise ExtractionError(f"{url}: no article body found")
-    body_text = _body_text(body, selectors)
-    if len(body_text) < MIN_BODY_CHARS:
-        raise ExtractionError(f"{url}: article body too short ({len(body_text)} characters)")
+    title = _title(tree, metas, selectors, rules)
+    node, method = find_body(tree, html, selectors.body, page_text=page_text, title=title)
+    rules["body"] = method or "none"
+    attachments: tuple[str, ...] = ()
+    lines: list[str] = []
+    if node is not None:
+        attachments = _attachments(node.parent or node, url)
+        remove_furniture(node, selectors.drop)
+        lines = cut_to_article(node, title)
+    if not lines and method == "density" and tree.body is not None:
+        node = media_body(tree.body)  # the densest text was furniture: a poster, video or download page
+        if node is not None:
+            attachments = _attachments(node, url)
+            rules["body"] = method = "container"
+    body_text = "\n".join(lines)
+    if not title and not body_text:
+        raise ExtractionError(f"{url}: no article found (no headline and no text)")
+    header = _header(page_text, title, lines)
 
-    title = _title(tree, metas, selectors)
-    body_lines = body_text.split("\n")
-    if body_lines and title and clean_inline(body_lines[0]) == title:
-        body_text = "\n".join(body_lines[1:])  # the headline repeated as the first body line
-
-    header_text = _header_text(tree, body)
+    published, meta_published = _published(tree, metas, selectors, header, body_text, url, rules)
     return ExtractedArticle(
         url=url,
         title=title,
-        published_at=_published(tree, metas, selectors, header_text, body_text, url),
+        published_at=published,
         body_text=body_text,
-        body_html=sanitize_html(body.html or "", url),
-        source_label=_labelled(tree, metas, selectors.source_label, _SOURCE_META, _SOURCE_TEXT, header_text, body_text),
-        author=_labelled(tree, metas, selectors.author, _AUTHOR_META, _AUTHOR_TEXT, header_text, None),
+        body_html=sanitize_html(node.html or "", url) if node is not None and body_text else "",
+        source_label=_labelled(tree, metas, selectors.source_label, _SOURCE_META, _SOURCE_TEXT, header, rules),
+        author=_labelled(tree, metas, selectors.author, _AUTHOR_META, _AUTHOR_TEXT, header, rules),
         encoding=encoding,
         body_method=method,
+        meta_published_at=meta_published,
+        status=_status(body_text, node, attachments),
+        attachments=attachments,
+        rules=rules,
     )
 
 
@@ -201,10 +182,6 @@ def _metas(tree: LexborHTMLParser) -> dict[str, str]:
     return out
 
 
-def _first_meta(metas: dict[str, str], keys: tuple[str, ...]) -> str | None:
-    return next((metas[k] for k in keys if metas.get(k)), None)
-
-
 def _select_text(tree: LexborHTMLParser, selector: str | None) -> str | None:
     if not selector:
         return None
@@ -213,111 +190,65 @@ def _select_text(tree: LexborHTMLParser, selector: str | None) -> str | None:
     return text or None
 
 
-# -- body ------------------------------------------------------------------------------------------
+def _status(body_text: str, node: LexborNode | None, attachments: tuple[str, ...]) -> str:
+    if len(body_text) >= MIN_BODY_CHARS:
+        return "ok"
+    if attachments:
+        return "attachment"
+    if node is not None and node.css_first("img, video, audio, embed, object") is not None:
+        return "media"
+    return "short"
 
 
-def _find_body(tree: LexborHTMLParser, html: str, selectors: Selectors) -> tuple[LexborNode | None, str]:
-    if selectors.body:
-        node = tree.css_first(selectors.body)
-        if node is not None:
-            return node, "selector"
-    for marker in _MARKERS:
-        match = marker.search(html)
-        if match and _visible_length(match.group(1)) >= MIN_BODY_CHARS:
-            fragment = LexborHTMLParser(f"<div id='procwatch-body'>{match.group(1)}</div>")
-            node = fragment.css_first("#procwatch-body")
-            if node is not None:
-                return node, "marker"
-    for selector in CONTAINERS:
-        candidates = [n for n in tree.css(selector) if _link_density(n) < 0.5]
-        if candidates:
-            node = max(candidates, key=_visible_length_node)
-            if _visible_length_node(node) >= MIN_BODY_CHARS:
-                return node, "container"
-    node = _densest_block(tree)
-    return (node, "density") if node is not None else (None, "")
-
-
-def _visible_length(fragment: str) -> int:
-    return len(re.sub(r"<[^>]*>|\s+", "", fragment))
-
-
-def _visible_length_node(node: LexborNode) -> int:
-    return len(re.sub(r"\s+", "", node.text(deep=True)))
-
-
-def _link_density(node: LexborNode) -> float:
-    text = max(1, _visible_length_node(node))
-    return sum(_visible_length_node(a) for a in node.css("a")) / text
-
-
-def _densest_block(tree: LexborHTMLParser) -> LexborNode | None:
-    """Readability-style scoring: text blocks give points to their parent and half to the grandparent."""
-    scores: dict[int, float] = {}
-    nodes: dict[int, LexborNode] = {}
-    root = tree.body or tree.root
-    if root is None:
-        return None
-    for block in root.css("p, td, pre, div, section, li, span, font"):
-        own = "".join(child.text_content or "" for child in block.iter(include_text=True) if child.is_text_node)
-        own = own.strip()
-        if len(own) < 10:
-            continue
-        points = 1 + len(_PUNCT.findall(own)) + min(len(own) / 100, 3)
-        for depth, ancestor in enumerate((block, block.parent, block.parent.parent if block.parent else None)):
-            if ancestor is None or ancestor.tag in ("body", "html", None):
-                continue
-            key = ancestor.mem_id
-            nodes[key] = ancestor
-            scores[key] = scores.get(key, 0.0) + points / (1, 1, 2)[depth]
-    best, best_score = None, 0.0
-    # Link density costs a walk of the node's subtree: only the strongest candidates get one.
-    for key in sorted(scores, key=scores.__getitem__, reverse=True)[:DENSITY_CANDIDATES]:
-        node = nodes[key]
-        adjusted = scores[key] * (1 - min(1.0, _link_density(node)))
-        if adjusted > best_score:
-            best, best_score = node, adjusted
-    return best
-
-
-def _body_text(node: LexborNode, selectors: Selectors) -> str:
-    for junk in node.css(_JUNK_TAGS):
-        junk.decompose()
-    for junk in node.css(_CHROME_SELECTORS):
-        junk.decompose()
-    for selector in selectors.drop:
-        for junk in node.css(selector):
-            junk.decompose()
-    return clean_body(_block_text(node))
-
-
-def _block_text(node: LexborNode) -> str:
-    """Text with a line break at every block boundary, as a reader sees it."""
-    parts: list[str] = []
-    for child in node.traverse(include_text=True):
-        if child.is_text_node:
-            parts.append(child.text_content or "")
-        elif child.tag in _BLOCK_TAGS:
-            parts.append("\n")
-    return "".join(parts)
+def _attachments(scope: LexborNode, url: str) -> tuple[str, ...]:
+    """Links to documents (PDF, Word, Excel, archives ...) in and around the body, absolute, in page order."""
+    found: dict[str, None] = {}
+    for link in scope.css("a[href]"):
+        href = (link.attributes.get("href") or "").strip()
+        if _ATTACHMENT.search(href):
+            absolute = urljoin(url, href)
+            if urlsplit(absolute).scheme in ("http", "https", "file"):
+                found[absolute] = None
+    return tuple(found)
 
 
 # -- title -----------------------------------------------------------------------------------------
 
 
-def _title(tree: LexborHTMLParser, metas: dict[str, str], selectors: Selectors) -> str:
+def _title(tree: LexborHTMLParser, metas: dict[str, str], selectors: Selectors, rules: dict[str, str]) -> str:
     picked = _select_text(tree, selectors.title)
     if picked:
+        rules["title"] = "selector"
         return picked
-    meta = _first_meta(metas, _TITLE_META)
-    page_title = _select_text(tree, "title") or ""
+    if metas.get("articletitle"):  # the CMS's own record of the headline
+        rules["title"] = "meta:articletitle"
+        return clean_inline(metas["articletitle"])
+    page_title = clean_title(_select_text(tree, "title") or "", metas)
+    declared = [squash(t) for t in (page_title, metas.get("og:title"), metas.get("twitter:title")) if t]
+    for selector in _HEADINGS:
+        for node in tree.css(selector):
+            heading = clean_inline(node.text(separator=" "))
+            flat = squash(heading)
+            if len(flat) >= 4 and any(_agrees(flat, d) for d in declared):
+                rules["title"] = f"heading:{selector}"
+                return heading
+    meta = metas.get("og:title") or metas.get("twitter:title")
     if meta:
+        rules["title"] = "meta:og:title"
         return clean_title(clean_inline(meta), metas)
-    for selector in ("h1", ".title", ".article-title", ".tit", "h2", ".xl_title", ".detail_title"):
-        heading = _select_text(tree, selector)
-        if heading and len(heading) >= 4 and (not page_title or heading[:4] in page_title):
-            return heading
-    return clean_title(page_title, metas)
+    rules["title"] = "page-title"
+    return page_title
+
+
+def _agrees(heading: str, declared: str) -> bool:
+    """A displayed heading is the headline when the page's declared title says the same, or says it
+    followed by a site suffix, or is a truncation of it."""
+    if heading == declared or heading.startswith(declared.rstrip(".…")):
+        return True
+    if declared.startswith(heading):
+        rest = declared[len(heading) :]
+        return rest[0] in "_|-—｜·:(（[【" or len(heading) * 2 >= len(declared)
+    return False
 
 
 def clean_title(title: str, metas: dict[str, str] | None = None) -> str:
@@ -335,36 +266,50 @@ def clean_title(title: str, metas: dict[str, str] | None = None) -> str:
 # -- metadata --------------------------------------------------------------------------------------
 
 
-def _header_text(tree: LexborHTMLParser, body: LexborNode) -> str:
-    """Page text outside the body, where CMSs print 发布时间 / 来源 / 作者."""
-    root = tree.body
-    if root is None:
-        return ""
-    text = root.text(separator="\n")
-    body_start = (body.text(separator="\n") or "").strip()[:30]
-    if body_start and body_start in text:
-        text = text[: text.index(body_start)]
-    return text[-2000:]
+def _header(page_text: str, title: str, lines: list[str]) -> str:
+    """The page text between the displayed headline and the article's first sentence: where CMSs
+    print 发布时间, 来源 and 作者 (and the body's own metadata lines, already cut from the text)."""
+    anchor = next((line for line in lines if len(line) >= 20), lines[0] if lines else "")
+    end = page_text.find(anchor[:30]) if anchor else -1
+    above = page_text[:end] if end > 0 else page_text[:HEADER_CHARS]
+    at = above.rfind(title[:12]) if title else -1
+    if at >= 0:
+        return above[at + len(title[:12]) :][-HEADER_CHARS:]
+    return above[-HEADER_CHARS // 2 :]
 
 
 def _published(
-    tree: LexborHTMLParser, metas: dict[str, str], selectors: Selectors, header: str, body: str, url: str
-) -> datetime | None:
+    tree: LexborHTMLParser,
+    metas: dict[str, str],
+    selectors: Selectors,
+    header: str,
+    body: str,
+    url: str,
+    rules: dict[str, str],
+) -> tuple[datetime | None, datetime | None]:
+    """The displayed date, and the meta tag's date when it says something else."""
     if selectors.published:
         value = parse_date(_select_text(tree, selectors.published))
         if value:
-            return value
-    for key in _DATE_META:
-        value = parse_date(metas.get(key))
-        if value:
-            return value
-    return (
-        labelled_date(header)
-        or parse_date(header[-300:])
-        or labelled_date(body[:300])
-        or date_from_url(url)
-        or parse_date(body[:200])
-    )
+            rules["published"] = "selector"
+            return value, None
+    meta_key = next((key for key in _DATE_META if parse_date(metas.get(key))), None)
+    meta = parse_date(metas.get(meta_key)) if meta_key else None
+    shown = displayed_date(header)
+    if shown is not None:
+        if meta is not None and meta.date() == shown.date() and (shown.hour, shown.minute) == (0, 0):
+            rules["published"] = f"displayed+meta:{meta_key}"  # the meta tag adds the time of day
+            return meta, None
+        rules["published"] = "displayed"
+        return shown, (meta if meta is not None and meta != shown else None)
+    if meta is not None:
+        rules["published"] = f"meta:{meta_key}"
+        return meta, None
+    for rule, value in (("url", date_from_url(url)), ("body", displayed_date(body[:200]))):
+        if value is not None:
+            rules["published"] = rule
+            return value, None
+    return None, None
 
 
 def _labelled(
@@ -374,17 +319,20 @@ def _labelled(
     meta_keys: tuple[str, ...],
     pattern: re.Pattern[str],
     header: str,
-    body: str | None,
+    rules: dict[str, str],
 ) -> str | None:
+    name = "source" if meta_keys is _SOURCE_META else "author"
     picked = _select_text(tree, selector)
     if picked:
+        rules[name] = "selector"
         match = pattern.search(picked)
         return match.group(1) if match else picked
-    meta = _first_meta(metas, meta_keys)
-    if meta:
-        return clean_inline(meta)
-    for text in (header, body or ""):
-        match = pattern.search(text)
-        if match:
-            return match.group(1).strip("()（）[]【】")
+    meta_key = next((key for key in meta_keys if metas.get(key)), None)
+    if meta_key:
+        rules[name] = f"meta:{meta_key}"
+        return clean_inline(metas[meta_key])
+    match = pattern.search(header)
+    if match:
+        rules[name] = "displayed"
+        return match.group(1).strip("()（）[]【】")
     return None

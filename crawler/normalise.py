@@ -19,6 +19,8 @@ from functools import lru_cache
 
 import opencc
 
+from crawler.chrome import is_chrome_line
+
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
 _PINYIN_LETTERS = f"a-zü{_TONED}"
@@ -29,27 +31,6 @@ _PINYIN_ANY = re.compile(rf"(?<=[{_CJK}])[(（]([{_PINYIN_LETTERS}]{{1,6}})[)）
 _WS = re.compile(r"[ \t\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff]+")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # NUL breaks PostgreSQL, the rest XML; U+FFFD is debris
 _BLANKS = re.compile(r"\n{2,}")
-
-# Lines that are page furniture, never article text: recognised by how they start...
-_CHROME_PREFIX = re.compile(
-    r"""^(?:
-        .{0,8}(?:上一篇|下一篇|上一条|下一条)\s*[:：>]
-      | \[?【?免责声明】?\]?
-      | 推荐访问 | 最新推荐\s*$ | 相关(?:链接|文章|新闻|阅读)\s*$
-      | .{0,30}版权所有 | Copyright | ©
-      | 责任编辑\s*[:：] | 【?编辑\s*[:：].{0,20}$
-      | 今天是
-      | 本网部分转载文章 | 本网站?所刊登
-      | 当前位置\s*[:：]
-    )""",
-    re.VERBOSE | re.IGNORECASE,
-)
-# ...or by consisting of nothing but button labels ("分享到:微信 微博", "【打印本页】 【关闭窗口】").
-_CHROME_WORDS = re.compile(
-    r"分享到|分享至|QQ空间|朋友圈|打印本页|关闭窗口|返回顶部|收藏本页|加入收藏|设为首页|网站地图|支持IPv6(?:网络)?"
-    r"|网站无障碍|无障碍浏览|适老化(?:服务)?|扫一扫|手机扫码|浏览次数|阅读次数|字号|字体"
-)
-_CHROME_FILLER = re.compile(r"微信|微博|打印|关闭|默认|[大中小]|A\+?-?|\d+|[\s【】\[\]:：|/()（）>»·,，、\-]+")
 
 # Lines that credit a source: kept in the stored text, ignored when deciding "same article".
 _ATTRIBUTION_LINE = re.compile(
@@ -77,15 +58,6 @@ def _t2s() -> opencc.OpenCC:
 
 def to_simplified(text: str) -> str:
     return _t2s().convert(text)
-
-
-def is_chrome_line(line: str) -> bool:
-    line = line.strip()
-    if _CHROME_PREFIX.match(line):
-        return True
-    if len(line) > 60 or not _CHROME_WORDS.search(line):
-        return False
-    return not _CHROME_FILLER.sub("", _CHROME_WORDS.sub("", line))
 
 
 def is_attribution_line(line: str) -> bool:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from crawler.adapters import Adapter, registry
 from crawler.campaigns.extract import CampaignExtractor
 from crawler.config import Source
-from crawler.extract import ExtractionError
+from crawler.extract import ExtractedArticle, ExtractionError
 from crawler.fetch import Blocked, Conditional, Fetcher, FetchError, Response
 from crawler.listing import ListedLink, same_site
 from storage import Backoff, Store
@@ -39,6 +39,7 @@ class ArticleResult:
     duplicate_of: str | None = None
     version_id: int | None = None
     article_id: int | None = None
+    extracted: ExtractedArticle | None = None  # kept on dry runs, to show what would be stored
 
 
 @dataclass
@@ -96,6 +97,7 @@ class CrawlReport:
                     "body_chars": a.body_chars,
                     **({"error": a.error} if a.error else {}),
                     **({"duplicate_of": a.duplicate_of} if a.duplicate_of else {}),
+                    **({"extracted": extracted_json(a.extracted)} if a.extracted else {}),
                 }
                 for a in self.articles
             ],
@@ -320,6 +322,7 @@ class Crawl:
             body_chars=len(article.body_text),
         )
         if self.dry_run:
+            result.extracted = article
             return result
         mentions = self.campaigns.extract(f"{article.title}\n{article.body_text}") if self.campaigns else ()
         outcome = await self.store.run(self.store.record, self.source.id, article, mentions=mentions)
@@ -330,6 +333,19 @@ class Crawl:
             outcome.article_id,
         )
         return result
+
+
+def extracted_json(article: ExtractedArticle) -> dict[str, Any]:
+    """What would be stored for an article, and the rule that found each field."""
+    return {
+        "status": article.status,
+        "meta_published_at": article.meta_published_at.isoformat() if article.meta_published_at else None,
+        "source_label": article.source_label,
+        "author": article.author,
+        "attachments": list(article.attachments),
+        "rules": article.rules,
+        "body_text": article.body_text,
+    }
 
 
 def vanished_from_list(previous: list[str], current: list[str]) -> list[str]:

@@ -88,6 +88,9 @@ class ArticleVersion(SQLModel, table=True):
     fetched_at: datetime = _ts(nullable=False)
     encoding: str | None = Field(default=None, max_length=32)
     change_chars: int = Field(default=0, description="characters inserted plus deleted versus the previous version")
+    meta_published_at: datetime | None = _ts()  # the meta tag's date, when the page displays another
+    status: str = Field(default="ok", max_length=16)  # ok, short, media, attachment
+    attachments: str | None = Field(default=None, sa_column=Column(Text))  # document URLs, one per line
 
 
 class Republication(SQLModel, table=True):

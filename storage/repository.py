@@ -67,6 +67,9 @@ class Extracted(Protocol):
     content_hash: str
     encoding: str | None
     normalised_text: str  # title and body in matching form, for near-duplicate search
+    meta_published_at: datetime | None  # the meta tag's date when the page displays another
+    status: str  # ok, short, media, attachment
+    attachments: tuple[str, ...]  # document links in the body (PDF, Word ...)
 
 
 class OutcomeKind(StrEnum):
@@ -374,6 +377,9 @@ class Store(CampaignRepository):
             author=page.author,
             fetched_at=now,
             encoding=page.encoding,
+            meta_published_at=page.meta_published_at,
+            status=page.status,
+            attachments="\n".join(page.attachments) or None,
             change_chars=change_size(previous.body_text, page.body_text) if previous else 0,
         )
         session.add(version)

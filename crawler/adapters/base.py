@@ -68,6 +68,6 @@ class Adapter:
         links = extract_links(html, url, patterns=self.article_patterns, selector=self.source.selectors.links)
         return ListPage(links=links, next_pages=next_pages(html, url, backfill))
 
-    def parse_article(self, html: str, url: str, *, encoding: str | None = None) -> ExtractedArticle:
+    def parse_article(self, html: str | bytes, url: str, *, encoding: str | None = None) -> ExtractedArticle:
         """Fields of one article page."""
         return extract_article(html, url, selectors=self.source.selectors, encoding=encoding)

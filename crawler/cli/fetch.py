@@ -21,6 +21,7 @@ from crawler.cli.app import (
     print_json,
     read_config,
 )
+from crawler.cli.extract import describe
 from crawler.config import Config, Source
 from crawler.fetch import Fetcher
 from crawler.pipeline import Crawl, CrawlReport, ProgressHook
@@ -78,6 +79,11 @@ def print_report(report: CrawlReport, *, dry_run: bool = False) -> None:
         if article.outcome in ("new", "changed", "removed", "duplicate"):
             extra = f" (same as {article.duplicate_of})" if article.duplicate_of else ""
             console.print(f"{article.outcome:>9}  {article.title or article.url}  {article.url}{extra}", markup=False)
+        if article.extracted is not None:  # a dry run: what would be stored, as `procwatch extract` shows it
+            for line in describe(article.extracted, body=False):
+                console.print(f"           {line}", markup=False, highlight=False)
+            preview = article.extracted.body_text.replace("\n", " ")
+            console.print(f"           body:       {preview[:120]}{'…' if len(preview) > 120 else ''}", markup=False)
     counts = report.summary()
     line = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n)
     prefix = "dry run: " if dry_run else ""

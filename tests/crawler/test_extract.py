@@ -83,7 +83,8 @@ def test_mirror_pages_come_out_clean_including_gbk_and_traditional() -> None:
             assert article.published_at.strftime("%Y-%m-%d") == item.published[:10]
             assert_clean(article.body_text)
             assert "(tǒng)" not in article.body_text and "上一篇" not in article.body_text
-            first_line = next(line for line in item.body.split("\n") if line.strip())
+            # a headline repeated at the top of the body (here over two lines) is not body text
+            first_line = next(line for line in item.body.split("\n") if line.strip() and line.strip() not in item.title)
             assert article.body_text.split("\n")[0] == strip_pinyin(first_line.strip())
             if site.served_charset == "gbk":
                 assert article.encoding == "gb18030"
@@ -99,7 +100,7 @@ def test_traditional_repost_keeps_its_script_but_loses_the_annotations() -> None
 
 @pytest.mark.parametrize(
     ("html", "reason"),
-    [("", "empty page"), ("%PDF-1.4 binary", "a PDF document"), ("<html><body><p>短</p></body></html>", "body")],
+    [("", "empty page"), ("%PDF-1.4 binary", "a PDF document"), ("<html><body><p>短</p></body></html>", "no article")],
 )
 def test_pages_without_an_article_raise_a_clear_error(html: str, reason: str) -> None:
     with pytest.raises(ExtractionError, match=reason):
@@ -117,3 +118,93 @@ def test_pages_without_an_article_raise_a_clear_error(html: str, reason: str) ->
 )
 def test_site_suffixes_are_removed_from_titles(raw: str, clean: str) -> None:
     assert clean_title(raw) == clean
+
+
+def _page(body: str, *, head: str = "", above: str = "") -> str:
+    return (
+        f"<html><head><title>检察机关开展专项监督_某某省人民检察院</title>{head}</head><body>"
+        f"<div class='nav'>首页 &gt; 工作动态</div><h1>检察机关开展专项监督</h1>{above}"
+        f"<div class='article-body'>{body}</div><div class='footer'>版权所有：某某省人民检察院</div></body></html>"
+    )
+
+
+PARAGRAPH = "<p>近日，市检察院召开专题会议，部署开展专项监督工作，要求各基层院依法履职、主动作为，切实提升监督质效。</p>"
+
+
+def test_the_displayed_date_wins_over_a_rewritten_meta_date_and_both_are_kept() -> None:
+    html = _page(PARAGRAPH * 3, head='<meta name="PubDate" content="2023-11-10 15:33:34">', above="<p>日期：2021/09/06</p>")
+    article = extract_article(html, "http://www.x.gov.cn/a.html")
+    assert article.published_at == datetime(2021, 9, 6, tzinfo=BEIJING)
+    assert article.meta_published_at == datetime(2023, 11, 10, 15, 33, 34, tzinfo=BEIJING)
+    assert article.rules["published"] == "displayed"
+    # when they agree, the meta tag supplies the time of day and nothing is kept twice
+    same = extract_article(
+        _page(PARAGRAPH * 3, head='<meta name="PubDate" content="2021-09-06 10:05">', above="<p>日期：2021-09-06</p>"),
+        "http://www.x.gov.cn/a.html",
+    )
+    assert same.published_at == datetime(2021, 9, 6, 10, 5, tzinfo=BEIJING) and same.meta_published_at is None
+
+
+def test_chrome_inside_the_body_container_is_cut_from_text_and_html() -> None:
+    body = (
+        "<table><tr><td>索引号：</td><td>000014349/2024-00123</td></tr><tr><td>发布机构：</td><td>某某局</td></tr></table>"
+        + PARAGRAPH * 2
+        + "<p>责任编辑：王五</p><div class='qr'><img src='qr.png'><p>扫一扫在手机打开当前页</p></div>"
+        + "<p>【关闭当前页面】</p><ul><li><a href='/b.html'>相关文章标题</a></li></ul>"
+    )
+    article = extract_article(_page(body), "http://www.x.gov.cn/a.html")
+    assert article.body_text.startswith("近日，市检察院") and article.body_text.endswith("切实提升监督质效。")
+    for junk in ("索引号", "责任编辑", "扫一扫", "关闭当前页面", "相关文章", "qr.png", "版权所有"):
+        assert junk not in article.body_text and junk not in article.body_html, junk
+    assert article.status == "ok" and article.rules["body"] == "container"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "attachments"),
+    [
+        ("<p>见附件。</p><p><a href='/files/2024/notice.pdf'>关于开展专项监督的通知.pdf</a></p>"
+         "<p><a href='list.xlsx?v=2'>名单.xlsx</a></p>", "attachment",
+         ("http://www.x.gov.cn/files/2024/notice.pdf", "http://www.x.gov.cn/list.xlsx?v=2")),
+        ("<p><img src='/poster.jpg'></p>", "media", ()),
+        ("<p>通知</p>", "short", ()),
+    ],
+)
+def test_a_thin_body_is_a_result_with_a_status_not_an_exception(
+    body: str, status: str, attachments: tuple[str, ...]
+) -> None:
+    article = extract_article(_page(body), "http://www.x.gov.cn/a.html")
+    assert article.title == "检察机关开展专项监督"
+    assert article.status == status and article.attachments == attachments
+
+
+def test_attachments_are_recorded_beside_a_full_body() -> None:
+    article = extract_article(_page(PARAGRAPH * 3 + "<p><a href='a.docx'>附件1</a></p>"), "http://www.x.gov.cn/n/a.html")
+    assert article.status == "ok" and article.attachments == ("http://www.x.gov.cn/n/a.docx",)
+
+
+def test_a_short_article_beats_a_longer_sidebar_after_it() -> None:
+    sidebar = "<div class='weibo'>" + "<p>博主今天发文称：市场高开低走，板块红盘居多，个股表现分化，建议持续关注。</p>" * 6 + "</div>"
+    html = _page(PARAGRAPH * 2).replace("<div class='footer'>", sidebar + "<div class='footer'>")
+    article = extract_article(html, "http://www.x.gov.cn/a.html")
+    assert article.body_text.startswith("近日，市检察院") and "博主" not in article.body_text
+
+
+def test_every_rule_that_found_a_field_is_named() -> None:
+    html = (PAGES / "spp_trs.html").read_bytes()
+    article = extract_article(html, "https://www.spp.gov.cn/spp/xwfbh/202312/t20231213_636950.shtml")
+    assert article.rules["title"].startswith("meta:") and article.rules["body"] == "container"
+    assert article.rules["published"] in ("displayed", "meta:pubdate", "displayed+meta:pubdate")
+
+
+def test_the_synthetic_benchmark_corpus_still_extracts_exactly() -> None:
+    """A regression set only (our own pages): accuracy claims come from the real corpus."""
+    from bench.corpus import cases
+
+    for case in cases(synthetic=10):
+        article = extract_article(case.html, case.url)
+        assert article.title == case.title, case.url
+        assert article.published_at is not None and article.published_at.strftime("%Y-%m-%d") == case.date
+        flat = "".join(article.body_text.split())
+        # a first line that repeats the headline is (rightly) not body text
+        assert case.first in case.title or "".join(case.first.split()) in flat, case.url
+        assert "".join(case.last.split()) in flat, case.url

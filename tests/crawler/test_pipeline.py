@@ -176,7 +176,8 @@ def test_ingesting_the_mirror_records_campaigns_with_first_mentions(mirror, sqli
 
     # A campaign first mentioned in a later fetch: new once overall, then once per further source.
     before = {c.name for c, _ in sqlite_store.campaigns()}
-    mirror.edit("zfw", 0, body=mirror.article("zfw", 0).body + "\n山南检察机关部署开展“雪域护企”专项行动。")
+    first, rest = mirror.article("zfw", 0).body.split("\n", 1)  # before the page's 上一篇/免责声明 junk
+    mirror.edit("zfw", 0, body=f"{first}\n山南检察机关部署开展“雪域护企”专项行动。\n{rest}")
     asyncio.run(fetch("zfw"))
     asyncio.run(fetch("zfw"))
     mirror.edit("spp", 1, body=mirror.article("spp", 1).body + "\n西藏检察机关开展“雪域护企”专项行动。")

@@ -97,7 +97,9 @@ def test_campaigns_are_marked_and_new_ones_flagged(world) -> None:
 
 def test_hostile_page_content_never_reaches_a_feed(world, mirror, tmp_path) -> None:
     config, store = world
-    mirror.edit("zfw", 0, body=mirror.article("zfw", 0).body + "\n" + "占位")
+    # inserted after the first paragraph: this article's text ends in 免责声明/上一篇 junk, the end of the article
+    first, rest = mirror.article("zfw", 0).body.split("\n", 1)
+    mirror.edit("zfw", 0, body=f"{first}\n占位\n{rest}")
     site = mirror.sites["zfw"]
     from crawler.demo.mirror import render_article
 

@@ -28,6 +28,9 @@ class Page:
     encoding: str | None = "utf-8"
     content_hash: str = ""
     normalised_text: str = ""
+    meta_published_at: datetime | None = None
+    status: str = "ok"
+    attachments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "normalised_text", matching_text(self.title, self.body_text))
@@ -52,6 +55,15 @@ def test_new_article_gets_version_one_and_a_publication_event(store: Store) -> N
     assert found.article.published_at.utcoffset() is not None
     assert [v.version for v in found.versions] == [1]
     assert [e.kind for e, _ in store.events()] == [EventKind.published]
+
+
+def test_a_version_keeps_the_meta_date_the_status_and_the_attachments(store: Store) -> None:
+    meta = datetime(2023, 11, 10, 15, 33, tzinfo=BEIJING)
+    files = ("https://www.spp.gov.cn/a.pdf", "https://www.spp.gov.cn/b.xlsx")
+    store.record("spp", replace(PAGE, meta_published_at=meta, status="attachment", attachments=files))
+    (version,) = store.get_article(URL).versions
+    assert version.meta_published_at == meta and version.status == "attachment"
+    assert version.attachments.split("\n") == list(files)
 
 
 def test_recording_the_same_extraction_twice_is_idempotent(store: Store) -> None:

@@ -62,12 +62,22 @@ def test_recovery_after_backoff(mirror, sqlite_store, tmp_path) -> None:
     saved = mirror.servers["zfw"].remove(list_path)
     daemon = Daemon(config, sqlite_store, DaemonOptions(serve=False, backoff=Backoff(base=timedelta(seconds=1))))
 
+    def state() -> object:
+        return sqlite_store.source_state("zfw")
+
+    async def until(condition, seconds: float) -> bool:  # poll instead of guessing how long a crawl takes
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not condition():
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.1)
+        return True
+
     async def main() -> None:
         task = asyncio.create_task(daemon.run())
-        await asyncio.sleep(2.5)
-        assert sqlite_store.source_state("zfw").consecutive_failures >= 1
+        assert await until(lambda: state() is not None and state().consecutive_failures >= 1, 20)
         mirror.servers["zfw"].set(list_path, saved)
-        await asyncio.sleep(4)
+        assert await until(lambda: state().consecutive_failures == 0, 30)
         daemon.stopping.set()
         await asyncio.wait_for(task, 15)
 
