@@ -16,6 +16,7 @@ from pathlib import Path
 
 from crawler.daemon.runner import Daemon, DaemonOptions
 from storage import Backoff, Store
+from storage.models import SourceState
 
 ROOT = Path(__file__).resolve().parents[3]
 DEAD = "  - {id: dead, name: 无响应, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], schedule: {every: 1s}}\n"
@@ -62,7 +63,7 @@ def test_recovery_after_backoff(mirror, sqlite_store, tmp_path) -> None:
     saved = mirror.servers["zfw"].remove(list_path)
     daemon = Daemon(config, sqlite_store, DaemonOptions(serve=False, backoff=Backoff(base=timedelta(seconds=1))))
 
-    def state() -> object:
+    def state() -> SourceState | None:
         return sqlite_store.source_state("zfw")
 
     async def until(condition, seconds: float) -> bool:  # poll instead of guessing how long a crawl takes
@@ -82,8 +83,8 @@ def test_recovery_after_backoff(mirror, sqlite_store, tmp_path) -> None:
         await asyncio.wait_for(task, 15)
 
     asyncio.run(main())
-    state = sqlite_store.source_state("zfw")
-    assert state.consecutive_failures == 0 and state.last_error is None  # recovered by itself
+    recovered = state()
+    assert recovered.consecutive_failures == 0 and recovered.last_error is None  # recovered by itself
 
 
 def test_reload_reconciles_jobs_and_keeps_the_old_config_when_invalid(mirror, sqlite_store, tmp_path) -> None:
