@@ -1,34 +1,57 @@
-"""The campaign lexicon: known names and their kinds, shipped and user-extendable."""
+"""The campaign lexicon: known names, their kinds and the year they began; shipped and user-extendable.
+
+A lexicon file has ``campaigns:`` and ``formulations:`` lists. An entry is a name, or a mapping::
+
+    campaigns:
+      - {name: 某某专项行动, since: 2024, aliases: [某某]}
+    formulations:
+      - {name: 某某口号, since: 2019, unquoted: true}
+
+Campaigns are recognised wherever they are written. Formulations only in quotation marks unless
+``unquoted: true`` (a four-character slogan is one wherever it stands; a concept word is, in
+running text, just a phrase). Names compare in Simplified, with 、 and , alike.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from crawler.normalise import to_simplified
 
 KINDS = ("campaign", "formulation")
+_ENTRY_KEYS = {"name", "since", "aliases", "unquoted"}
 
 
 class LexiconError(ValueError):
     """A lexicon file that cannot be used; the message names the file and the entry."""
 
 
+def lexicon_key(name: str) -> str:
+    """The form names are compared in: Simplified, the enumeration comma and the comma alike."""
+    return to_simplified(name.strip()).replace("，", "、").replace(",", "、")
+
+
 @dataclass(frozen=True)
 class Lexicon:
-    kinds: dict[str, str] = field(default_factory=dict)  # simplified name -> kind
+    kinds: dict[str, str] = field(default_factory=dict)  # key -> kind
+    unquoted: frozenset[str] = frozenset()  # keys recognised outside quotation marks
+    since: dict[str, int] = field(default_factory=dict)  # key -> the year it began, where known
 
     def kind_of(self, name: str) -> str | None:
-        return self.kinds.get(name)
+        return self.kinds.get(lexicon_key(name))
 
     def campaigns(self) -> list[str]:
         return [name for name, kind in self.kinds.items() if kind == "campaign"]
 
     def merged(self, other: Lexicon) -> Lexicon:
-        return Lexicon({**self.kinds, **other.kinds})
+        return Lexicon(
+            {**self.kinds, **other.kinds}, self.unquoted | other.unquoted, {**self.since, **other.since}
+        )
 
 
 def parse_lexicon(text: str, name: str) -> Lexicon:
@@ -39,15 +62,41 @@ def parse_lexicon(text: str, name: str) -> Lexicon:
     if not isinstance(data, dict) or set(data) - set(KINDS + tuple(k + "s" for k in KINDS)):
         raise LexiconError(f"{name}: expected a mapping with 'campaigns' and/or 'formulations' lists")
     kinds: dict[str, str] = {}
+    unquoted: set[str] = set()
+    since: dict[str, int] = {}
     for key, entries in data.items():
         kind = key.rstrip("s")
         if not isinstance(entries, list):
             raise LexiconError(f"{name}: {key}: expected a list of names")
         for index, entry in enumerate(entries):
-            if not isinstance(entry, str) or not entry.strip():
-                raise LexiconError(f"{name}: {key}[{index}]: expected a name, got {entry!r}")
-            kinds[to_simplified(entry.strip())] = kind
-    return Lexicon(kinds)
+            names, year, anywhere = _entry(entry, f"{name}: {key}[{index}]", default_unquoted=kind == "campaign")
+            for written in names:
+                kinds[lexicon_key(written)] = kind
+                if anywhere:
+                    unquoted.add(lexicon_key(written))
+                if year is not None:
+                    since[lexicon_key(written)] = year
+    return Lexicon(kinds, frozenset(unquoted), since)
+
+
+def _entry(entry: Any, where: str, *, default_unquoted: bool) -> tuple[list[str], int | None, bool]:
+    if isinstance(entry, str) and entry.strip():
+        return [entry], None, default_unquoted
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not entry["name"].strip():
+        raise LexiconError(f"{where}: expected a name or a mapping with 'name', got {entry!r}")
+    unknown = set(entry) - _ENTRY_KEYS
+    if unknown:
+        raise LexiconError(f"{where}: unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(_ENTRY_KEYS))})")
+    aliases = entry.get("aliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+        raise LexiconError(f"{where}: aliases: expected a list of names")
+    year = entry.get("since")
+    if year is not None and not (isinstance(year, int) and 1921 <= year <= 2100):
+        raise LexiconError(f"{where}: since: expected a year such as 2018, got {year!r}")
+    anywhere = entry.get("unquoted", default_unquoted)
+    if not isinstance(anywhere, bool):
+        raise LexiconError(f"{where}: unquoted: expected true or false, got {anywhere!r}")
+    return [entry["name"], *aliases], year, anywhere
 
 
 def builtin_lexicon() -> Lexicon:

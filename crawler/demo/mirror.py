@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
+import yaml
+
 from crawler.demo.server import Page, StaticServer
 
 TEXTS = files("crawler.demo") / "texts"
+TITLES: dict[str, str] = yaml.safe_load((TEXTS / "titles.yaml").read_text("utf-8"))
 
 
 @dataclass
@@ -65,21 +68,21 @@ def default_sites() -> list[MirrorSite]:
             articles=[
                 MirrorArticle(
                     "/spp/xwfbh/202407/t20240709_660012.shtml",
-                    "最高检召开党组会 传达学习中共中央政治局会议精神",
+                    TITLES["spp_dangzuhui.txt"],
                     "2024-07-09 18:30:00",
                     "spp_dangzuhui.txt",
                     "最高人民检察院",
                 ),
                 MirrorArticle(
                     "/spp/xwfbh/202403/t20240326_650031.shtml",
-                    "最高检通报“检察护企”专项行动开展情况",
+                    TITLES["spp_huqi.txt"],
                     "2024-03-26 10:00:00",
                     "spp_huqi.txt",
                     "最高人民检察院新闻办公室",
                 ),
                 MirrorArticle(
                     "/spp/xwfbh/202311/t20231113_633095.shtml",
-                    "最高检召开“一号检察建议”落实情况推进会",
+                    TITLES["spp_jianyi.txt"],
                     "2023-11-13 16:20:00",
                     "spp_jianyi.txt",
                     "检察日报",
@@ -100,7 +103,7 @@ def default_sites() -> list[MirrorSite]:
             articles=[
                 MirrorArticle(
                     "/art/2025/9/5/art_1621004_30332664.html",
-                    "全省高级检察官研讨班开班",
+                    TITLES["000_916713a77dc3928b.txt"],
                     "2025-09-05",
                     "000_916713a77dc3928b.txt",
                     "四川省人民检察院",
@@ -108,7 +111,7 @@ def default_sites() -> list[MirrorSite]:
                 ),
                 MirrorArticle(
                     "/art/2024/7/10/art_1621004_28810045.html",
-                    "最高人民檢察院召開黨組會",
+                    TITLES["004_f074e520b3945e3b.txt"],
                     "2024-07-10 09:12",
                     "004_f074e520b3945e3b.txt",
                     "最高人民檢察院",
@@ -127,7 +130,7 @@ def default_sites() -> list[MirrorSite]:
             articles=[
                 MirrorArticle(
                     "/c100007/2022-12/01/content_12625064.shtml",
-                    "以党的二十大精神为指引 奋力推动检察区域协作工作高质量发展",
+                    TITLES["002_b5316c13db00e1d7.txt"],
                     "2022-12-01",
                     "002_b5316c13db00e1d7.txt",
                     "西藏自治区人民检察院",

@@ -95,6 +95,77 @@ def test_traditional_and_annotated_variants_merge_into_one_campaign() -> None:
     assert found[0].contexts[0].startswith("要认真落实“检察护企”专项行动")
 
 
+# The names below are made up in the shape of real ones: the rules must work on names never seen.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("确保清源护民专项行动取得实效。", "清源护民专项行动"),
+        ("传达学习全省清源护民专项行动推进会精神。", "清源护民专项行动"),
+        ("安排部署2020年全市检察机关清源护民专项行动。", "清源护民专项行动"),
+        ("通报检察队伍作风建设专项整治开展情况。", "检察队伍作风建设专项整治"),
+        ("持续深化涉企职务犯罪侦查百日攻坚。", "涉企职务犯罪侦查百日攻坚"),
+        ("决战决胜清源护民“大会战”。", "清源护民大会战"),
+        ("开展违规“减免缓”专项监督活动。", "违规减免缓专项监督活动"),
+    ],
+)
+def test_left_boundaries_by_form(text: str, expected: str) -> None:
+    assert names(text) == {expected: "campaign"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "最高检下发专项行动工作方案。",
+        "进一步明确专项行动重点工作方向。",
+        "该专项行动取得明显成效,此次专项整治为期半年。",
+        "县委书记、县专项整治领导小组组长出席。",
+        "把专项行动作为“一把手工程”,坚持“一盘棋”统筹。",
+        "坚定不移与黑恶势力斗争到底,进行伟大斗争,这是一项系统工程。",
+    ],
+)
+def test_references_metaphors_and_common_nouns_are_not_names(text: str) -> None:
+    assert names(text) == {}
+
+
+def test_long_and_punctuated_names_are_accepted_when_a_head_confirms_them() -> None:
+    assert names("推出“不作为,乱作为”专项监督活动项目。") == {"不作为,乱作为": "campaign"}
+    long_name = "依法支持起诉和开展劳动争议实质性化解助力外来务工人员讨薪专项行动"
+    assert names(f"即“{long_name}”项目。") == {long_name: "campaign"}
+    assert names("他说“不作为,乱作为,必须整改”。") == {}  # a quoted sentence without a head
+
+
+def test_traditional_and_pinyin_annotated_text_gives_the_same_names() -> None:
+    simplified = names("为深入推进清源护民专项行动,召开推进会。")
+    assert names("為深入推進清源護(hù)民專項行動,召開推進會。") == simplified == {"清源护民专项行动": "campaign"}
+
+
+def test_lexicon_slogans_are_found_unquoted_concepts_only_quoted() -> None:
+    found = names("坚决破网打伞、打财断血,深化诉源治理。", CampaignExtractor())
+    assert found == {"破网打伞": "formulation", "打财断血": "formulation"}
+    assert names("深化“诉源治理”。", CampaignExtractor()) == {"诉源治理": "formulation"}
+
+
+def test_every_shipped_lexicon_entry_is_a_mapping_with_its_year() -> None:
+    from importlib.resources import files
+
+    import yaml
+
+    data = yaml.safe_load((files("crawler.campaigns") / "lexicon.yaml").read_text("utf-8"))
+    entries = [e for kind in data.values() for e in kind]
+    assert entries and all(isinstance(e, dict) and e["name"] for e in entries)
+    assert sum("since" in e for e in entries) >= len(entries) - 1  # the year where known
+
+
+def test_lexicon_entries_are_validated_with_their_place(tmp_path: Path) -> None:
+    bad = tmp_path / "mine.yaml"
+    bad.write_text("campaigns:\n  - {name: 护航民企, since: soon}\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"mine\.yaml: campaigns\[0\]: since: expected a year"):
+        load_lexicon(bad)
+    bad.write_text("campaigns:\n  - {name: 护航民企, year: 2020}\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"campaigns\[0\]: unknown key 'year'"):
+        load_lexicon(bad)
+
+
 def test_the_lexicon_adds_formulations_whose_form_says_nothing() -> None:
     text = "心怀“国之大者”,坚持“查改治建”一体推进。"
     assert names(text) == {}
@@ -137,29 +208,24 @@ def test_cli_extract_reads_html_in_any_encoding(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not SCORER.exists(), reason=f"shared scorer not found at {SCORER}")
-def test_shared_scorer_reaches_the_quality_target() -> None:
-    """The README's command: python ../shared/eval/score_campaigns.py -- procwatch campaigns extract --json"""
-    command = [
-        sys.executable,
-        str(SCORER),
-        "--min-precision",
-        "0.9",
-        "--min-recall",
-        "0.9",
-        "--",
-        sys.executable,
-        "-m",
-        "crawler",
-        "campaigns",
-        "extract",
-        "--json",
-    ]
+@pytest.mark.parametrize(
+    "labels",
+    [
+        [],  # the shared sample documents (the scorer's defaults)
+        ["--labels", str(SHARED / "eval" / "real" / "labels.yaml"), "--docs", str(SHARED / "eval" / "real")],
+    ],
+    ids=["samples", "real"],
+)
+def test_shared_scorer_reaches_the_quality_target(labels: list[str]) -> None:
+    """The README's commands: python ../shared/eval/score_campaigns.py [--labels --docs] -- procwatch campaigns extract --json"""
+    command = [sys.executable, str(SCORER), *labels, "--min-precision", "0.95", "--min-recall", "0.95", "--"]
+    command += [sys.executable, "-m", "crawler", "campaigns", "extract", "--json"]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     summary = result.stdout.strip().splitlines()[-1]
     precision = float(summary.split("precision=")[1].split()[0])
     recall = float(summary.split("recall=")[1].split()[0])
-    assert precision >= 0.9 and recall >= 0.9, summary
+    assert precision >= 0.95 and recall >= 0.95, summary
 
 
 def test_cli_list_and_show_the_spread(mirror, tmp_path: Path) -> None:

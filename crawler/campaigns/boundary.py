@@ -1,0 +1,102 @@
+"""Where an unquoted campaign name starts: the words before its head that belong to it.
+
+The text left of a head (专项行动, 专项整治 ...) is cut into words with jieba, then read from the
+head leftwards; the name stops at the first word that cannot be part of one: a governing verb the
+segmenter knows as frequent (确保, 传达, 担任), a listed boundary word (开展, 深入推进, 通报), a
+pronoun, conjunction, preposition, adverb, numeral or time word, or a pointing word (该, 此次).
+Scope prefixes (全省, 市委, 检察机关, 2020年, 第二批) are then stripped from its front by pattern.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from crawler.campaigns.rules import NameRules
+
+#: a verb at least this frequent in jieba's dictionary governs names rather than forming them
+FREQUENT_VERB = 300
+# jieba part-of-speech flags that never occur inside a name: pronoun, conjunction, preposition,
+# particles, adverbs, numerals and measure words, time, locality, interjections, punctuation.
+_FUNCTION_FLAGS = frozenset({
+    "r", "c", "p", "u", "uj", "ul", "ug", "uv", "uz", "ud", "d", "ad", "vd", "m", "mq", "q", "t", "tg", "f", "y",
+    "e", "o", "x",
+})  # fmt: skip
+_HAN_OR_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffA-Za-z0-9]")
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> tuple[object, dict[str, int]]:
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(60)  # no "Building prefix dict" chatter on stderr
+    jieba.initialize()
+    return jieba.posseg, jieba.dt.FREQ
+
+
+@lru_cache(maxsize=4096)
+def _words(window: str) -> tuple[tuple[str, str], ...]:
+    posseg, _ = _segmenter()
+    return tuple((pair.word, pair.flag) for pair in posseg.lcut(window))  # type: ignore[attr-defined]
+
+
+def _is_boundary(word: str, flag: str, rules: NameRules, *, adjacent: bool) -> bool:
+    """Whether ``word`` (tagged ``flag``) cannot belong to a name; ``adjacent``: it touches the head."""
+    if word in rules.boundary_words or word in rules.anaphora:
+        return True
+    if len(word) > 2 and any(w in word for w in rules.long_boundary_words):
+        return True  # 认真落实, 深入推进: the segmenter's longer words around a boundary word
+    if flag in _FUNCTION_FLAGS:
+        return True
+    if adjacent:
+        return False  # a verb right before the head is the name's own (…侦查专项行动, …讨薪专项行动)
+    _, frequency = _segmenter()
+    return flag.startswith("v") and flag != "vn" and len(word) >= 2 and frequency.get(word, 0) >= FREQUENT_VERB
+
+
+def name_start(text: str, head_start: int, rules: NameRules, *, after_head: bool = True) -> int:
+    """Index where the name ending in the head at ``head_start`` begins (``head_start``: no name).
+
+    ``after_head=False`` reads the words before a quoted name, where no head protects a verb."""
+    start = head_start
+    while (
+        start > 0
+        and head_start - start < rules.max_core
+        and text[start - 1] not in rules.stop_characters
+        and _HAN_OR_WORD.match(text[start - 1])
+    ):
+        start -= 1
+    return _name_start(text[start:head_start], rules, after_head=after_head)[0] + start
+
+
+def _name_start(window: str, rules: NameRules, *, after_head: bool = True) -> tuple[int, str]:
+    """Offset in ``window`` where the name begins, and the word just before it ("" at the edge)."""
+    position = len(window)
+    for word, flag in reversed(_words(window)):
+        if _is_boundary(word, flag, rules, adjacent=after_head and position == len(window)):
+            return position, word
+        position -= len(word)
+    return position, ""
+
+
+def governed_as_verb(text: str, head_start: int, rules: NameRules) -> bool:
+    """与X斗争: the word before the name makes a common-noun head a verb."""
+    start = max(0, head_start - rules.max_core)
+    return _name_start(text[start:head_start], rules)[1] in rules.verb_markers
+
+
+def strip_scope(core: str, rules: NameRules) -> tuple[str, bool]:
+    """``core`` without its scope and time prefixes (全省, 市检察院, 2020年, 第二批 ...), and whether an
+    ordinal (第二批) was among them."""
+    ordinal = False
+    while core and (match := rules.scope.match(core)) and match.end() > 0:
+        ordinal = ordinal or match.group(0).startswith("第")
+        core = core[match.end() :]  # all of it a scope (全省专项行动): no name, a bare head
+    if len(core) == 1 and core in rules.admin_characters:
+        return "", ordinal  # 县 + head: the county's, not a name
+    return core, ordinal
+
+
+def starts_with_anaphora(core: str, rules: NameRules) -> bool:
+    return any(core.startswith(word) for word in rules.anaphora)
