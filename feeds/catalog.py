@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from crawler.config import Config
 
-TOP_FEEDS = ("all", "campaigns", "changes")
+TOP_FEEDS = ("all", "campaigns", "emerging", "changes")
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,7 @@ class FeedSpec:
 
     path: str
     title: str
-    kind: str  # articles | changes | campaigns
+    kind: str  # articles | changes | campaigns | emerging
     source_ids: tuple[str, ...] | None = None  # None: every source
 
 
@@ -31,6 +31,7 @@ def catalog(config: Config) -> list[FeedSpec]:
     specs = [
         FeedSpec("all", "procwatch: 全部来源的新文章与修改", "articles"),
         FeedSpec("campaigns", "procwatch: 新出现的运动与提法", "campaigns"),
+        FeedSpec("emerging", "procwatch: 正在兴起的运动与提法(多个来源新近提到,尚未收录)", "emerging"),
         FeedSpec("changes", "procwatch: 修改、删除与恢复", "changes"),
     ]
     specs += [FeedSpec(f"sources/{s.id}", f"procwatch: {s.name}", "articles", (s.id,)) for s in config.sources]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from crawler.config import Config
@@ -70,6 +70,8 @@ def items_for(store: Store, config: Config, spec: FeedSpec, query: FeedQuery) ->
     source_ids = _sources(spec, query)
     if spec.kind == "campaigns":
         return campaign_items(store, config, query, source_ids)
+    if spec.kind == "emerging":
+        return emerging_items(store, config, query)
     if spec.kind == "changes":
         return change_items(store, config, query, source_ids)
     items = article_items(store, config, query, source_ids) + change_items(store, config, query, source_ids)
@@ -172,6 +174,52 @@ def campaign_items(store: Store, config: Config, query: FeedQuery, source_ids: l
             )
         )
     return items
+
+
+EMERGING_DAYS = 30
+EMERGING_MIN_SOURCES = 2
+
+
+def emerging_items(store: Store, config: Config, query: FeedQuery, *, now: datetime | None = None) -> list[FeedItem]:
+    """Names in no lexicon that several sources took up in the last 30 days: one item each, dated when
+    the second source mentioned it (the moment it became more than one portal's wording)."""
+    from crawler.campaigns import load_lexicon
+
+    since = (now or datetime.now(BEIJING)) - timedelta(days=EMERGING_DAYS)
+    known = load_lexicon(config.lexicon_path).kinds
+    rows = store.emerging(since=since, min_sources=EMERGING_MIN_SOURCES, exclude=known, limit=query.limit)
+    names = {s.id: s.name for s in config.sources}
+    items = []
+    for row in rows:
+        campaign = row.campaign
+        if query.q and query.q not in campaign.name:
+            continue
+        spread = "".join(
+            f"<li>{html.escape(names.get(s.source_id, s.source_id))}:{_beijing(s.first_seen_at):%Y-%m-%d %H:%M}"
+            f"<blockquote>{_mark(html.escape(s.context), [campaign.name])}</blockquote></li>"
+            for s, _ in row.sources
+        )
+        body = (
+            f"<p><mark>{html.escape(campaign.name)}</mark>:{len(row.sources)} 个来源、{row.articles} 篇文章提到,"
+            f"尚未收录于词表。首次出现于 {_beijing(campaign.first_seen_at):%Y-%m-%d %H:%M}(北京时间)。</p>"
+            f"<ol>{spread}</ol>"
+        )
+        became = row.sources[EMERGING_MIN_SOURCES - 1][0].first_seen_at
+        first_article = row.sources[0][1]
+        items.append(
+            FeedItem(
+                guid=f"urn:procwatch:emerging:{quote(campaign.name)}",
+                permalink=False,
+                title=f"【兴起】{campaign.name}({len(row.sources)} 个来源)",
+                link=first_article.url if first_article else "",
+                published=_beijing(became),
+                updated=_beijing(row.sources[-1][0].first_seen_at),
+                html=clean_html(body),
+                categories=("兴起", campaign.name),
+                source_id=campaign.first_source_id,
+            )
+        )
+    return sorted(items, key=lambda i: i.published, reverse=True)
 
 
 def _beijing(value: datetime) -> datetime:

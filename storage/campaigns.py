@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +35,18 @@ class CampaignSpread:
     campaign: Campaign
     first_article: Article | None
     sources: list[tuple[CampaignSource, Article | None]]  # first mention per source, in time order
+
+
+@dataclass(frozen=True)
+class EmergingCampaign:
+    """A name first seen recently and already taken up by several sources."""
+
+    campaign: Campaign
+    articles: int
+    sources: list[tuple[CampaignSource, Article | None]]  # first mention per source, in time order
+
+
+CAMPAIGN_STATUSES = ("accepted", "muted")
 
 
 class CampaignRepository:
@@ -184,3 +196,63 @@ class CampaignRepository:
             for campaign, mention in rows:
                 out.setdefault(mention.version_id, []).append((campaign, mention))
         return out
+
+    def emerging(
+        self,
+        *,
+        since: datetime,
+        min_sources: int = 2,
+        exclude: Collection[str] = (),
+        limit: int = 100,
+    ) -> list[EmergingCampaign]:
+        """Names first seen on or after ``since`` (so absent from every older article), mentioned by at
+        least ``min_sources`` sources, neither accepted nor muted, not in ``exclude`` (the lexicon);
+        the most widely taken up first."""
+        from sqlalchemy import func
+
+        spread = (
+            select(CampaignSource.campaign_id, func.count().label("sources"))
+            .group_by(col(CampaignSource.campaign_id))
+            .having(func.count() >= min_sources)
+            .subquery()
+        )
+        articles = (
+            select(CampaignMention.campaign_id, func.count(func.distinct(CampaignMention.article_id)).label("n"))
+            .group_by(col(CampaignMention.campaign_id))
+            .subquery()
+        )
+        statement = (
+            select(Campaign, articles.c.n)
+            .join(spread, spread.c.campaign_id == Campaign.id)
+            .join(articles, articles.c.campaign_id == Campaign.id)
+            .where(Campaign.first_seen_at >= since, col(Campaign.status).is_(None))
+            .order_by(spread.c.sources.desc(), col(Campaign.first_seen_at).desc(), col(Campaign.id))
+        )
+        with Session(self.engine, expire_on_commit=False) as session:
+            rows = [(c, n) for c, n in session.exec(statement).all() if c.name not in exclude][:limit]
+            ids = [c.id for c, _ in rows]
+            by_campaign: dict[int, list[tuple[CampaignSource, Article | None]]] = {}
+            for row, article in session.exec(
+                select(CampaignSource, Article)
+                .join(Article, col(Article.id) == CampaignSource.article_id, isouter=True)
+                .where(col(CampaignSource.campaign_id).in_(ids))
+                .order_by(col(CampaignSource.first_seen_at), col(CampaignSource.source_id))
+            ).all():
+                by_campaign.setdefault(row.campaign_id, []).append((row, article))
+        return [EmergingCampaign(c, n, by_campaign.get(c.id or 0, [])) for c, n in rows]
+
+    def set_campaign_status(self, name: str, status: str | None) -> Campaign | None:
+        """Accept or mute a name (None reopens it); None when no campaign has that name."""
+        if status is not None and status not in CAMPAIGN_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(CAMPAIGN_STATUSES)}, got {status!r}")
+
+        def attempt() -> Campaign | None:
+            with Session(self.engine, expire_on_commit=False) as session:
+                campaign = session.exec(select(Campaign).where(Campaign.name == name)).first()
+                if campaign is not None:
+                    campaign.status = status
+                    session.add(campaign)
+                    session.commit()
+                return campaign
+
+        return attempt()

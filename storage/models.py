@@ -184,6 +184,8 @@ class Campaign(SQLModel, table=True):
     first_article_id: int = Field(foreign_key="article.id")
     first_source_id: str = Field(max_length=64)
     first_context: str = Field(default="", sa_column=Column(Text, nullable=False))
+    #: a reader's verdict on a discovered name: accepted (a real campaign) or muted (noise); None: open
+    status: str | None = Field(default=None, max_length=16)
 
 
 class CampaignMention(SQLModel, table=True):

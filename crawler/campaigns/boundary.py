@@ -42,7 +42,8 @@ def _words(window: str) -> tuple[tuple[str, str], ...]:
 
 
 def _is_boundary(word: str, flag: str, rules: NameRules, *, adjacent: bool) -> bool:
-    """Whether ``word`` (tagged ``flag``) cannot belong to a name; ``adjacent``: it touches the head."""
+    """Whether ``word`` (tagged ``flag``) cannot belong to a name; ``adjacent``: it touches the head
+    after a noun, where a frequent verb is part of a compound name."""
     if word in rules.boundary_words or word in rules.anaphora:
         return True
     if len(word) > 2 and any(w in word for w in rules.long_boundary_words):
@@ -50,7 +51,7 @@ def _is_boundary(word: str, flag: str, rules: NameRules, *, adjacent: bool) -> b
     if flag in _FUNCTION_FLAGS:
         return True
     if adjacent:
-        return False  # a verb right before the head is the name's own (…侦查专项行动, …讨薪专项行动)
+        return False  # a verb between a noun and the head is the name's own (…侦查专项行动, …讨薪专项行动)
     _, frequency = _segmenter()
     return flag.startswith("v") and flag != "vn" and len(word) >= 2 and frequency.get(word, 0) >= FREQUENT_VERB
 
@@ -72,9 +73,14 @@ def name_start(text: str, head_start: int, rules: NameRules, *, after_head: bool
 
 def _name_start(window: str, rules: NameRules, *, after_head: bool = True) -> tuple[int, str]:
     """Offset in ``window`` where the name begins, and the word just before it ("" at the edge)."""
+    words = _words(window)
     position = len(window)
-    for word, flag in reversed(_words(window)):
-        if _is_boundary(word, flag, rules, adjacent=after_head and position == len(window)):
+    for index in range(len(words) - 1, -1, -1):
+        word, flag = words[index]
+        # A verb touching the head belongs to the name when a noun precedes it (职务犯罪侦查 + head),
+        # and governs it otherwise (要科学把握 + head).
+        compound = after_head and position == len(window) and index > 0 and words[index - 1][1].startswith("n")
+        if _is_boundary(word, flag, rules, adjacent=compound):
             return position, word
         position -= len(word)
     return position, ""

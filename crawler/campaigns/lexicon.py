@@ -14,6 +14,7 @@ running text, just a phrase). Names compare in Simplified, with 、 and , alike.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -25,6 +26,7 @@ from crawler.normalise import to_simplified
 
 KINDS = ("campaign", "formulation")
 _ENTRY_KEYS = {"name", "since", "aliases", "unquoted"}
+NEW_LEXICON_FILE = "# procwatch lexicon: your own names; `procwatch campaigns accept` adds to it\n"
 
 
 class LexiconError(ValueError):
@@ -113,3 +115,33 @@ def load_lexicon(extra: Path | None = None) -> Lexicon:
     except OSError as exc:
         raise LexiconError(f"{extra}: {exc.strerror or exc}") from None
     return lexicon.merged(parse_lexicon(text, str(extra)))
+
+
+def add_to_lexicon_file(path: Path, name: str, kind: str, since: int | None) -> bool:
+    """Append ``name`` to the ``campaigns:``/``formulations:`` list of a user lexicon file, keeping its
+    comments and layout (the file is created if missing). False when it is listed already."""
+    key = f"{kind}s"
+    text = path.read_text("utf-8") if path.exists() else NEW_LEXICON_FILE
+    current = parse_lexicon(text, str(path))  # a broken file is reported, never overwritten
+    if current.kind_of(name) is not None:
+        return False
+    entry = f"  - {{name: {json.dumps(name, ensure_ascii=False)}" + (f", since: {since}" if since else "") + "}"
+    lines = text.splitlines()
+    at = next((i for i, line in enumerate(lines) if line.rstrip() == f"{key}:"), None)
+    if at is None:
+        if any(line.startswith(f"{key}:") for line in lines):
+            raise LexiconError(f"{path}: {key}: write the list one entry per line to add names to it")
+        lines += [f"{key}:", entry]
+    else:
+        end = at + 1
+        while end < len(lines) and (not lines[end].strip() or lines[end][:1] in (" ", "\t", "-", "#")):
+            end += 1
+        while end > at + 1 and not lines[end - 1].strip():
+            end -= 1  # keep blank lines between blocks where they were
+        lines.insert(end, entry)
+    updated = "\n".join(lines) + "\n"
+    parse_lexicon(updated, str(path))
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(updated, "utf-8")
+    temporary.replace(path)  # atomic: a crash leaves the old file or the new one
+    return True

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from crawler.campaigns import CampaignExtractor, LexiconError, load_lexicon
-from crawler.cli.app import DbOption, JsonOption, console, fail, open_store, option_date, print_json
-from crawler.dates import beijing_iso, beijing_minute
+from crawler.campaigns import CampaignExtractor, Lexicon, LexiconError, load_lexicon
+from crawler.campaigns.lexicon import add_to_lexicon_file
+from crawler.cli.app import (
+    ConfigOption,
+    DbOption,
+    JsonOption,
+    console,
+    fail,
+    open_store,
+    option_date,
+    print_json,
+    read_config,
+)
+from crawler.dates import BEIJING, beijing_iso, beijing_minute
 from crawler.decode import decode_html
 from crawler.extract import ExtractionError, extract_article
+from storage.campaigns import EmergingCampaign
+from storage.models import Campaign
 
+EMERGING_DAYS = 30
+LexiconOption = Annotated[
+    Path | None, typer.Option("--lexicon", help="your lexicon file [default: settings.lexicon of the sources file]")
+]
 campaigns_app = typer.Typer(help="Campaigns and formulations (提法).", no_args_is_help=True)
 
 
@@ -143,3 +161,101 @@ def show_command(
     for item in timeline:
         table.add_row(item["first_seen_at"][:16].replace("T", " "), item["source"], item["title"] or "")
     console.print(table)
+
+
+def _lexicon_and_file(config: Path | None, lexicon: Path | None) -> tuple[Lexicon, Path | None]:
+    """The lexicon in force (shipped + the sources file's settings.lexicon) and the user's lexicon file."""
+    from crawler.config import config_path
+
+    path = lexicon
+    if path is None and (config is not None or config_path().exists()):
+        path = read_config(config).lexicon_path
+    try:
+        return load_lexicon(path if path is not None and path.exists() else None), path
+    except LexiconError as exc:
+        fail(str(exc), 2)
+
+
+@campaigns_app.command("emerging")
+def emerging_command(
+    since: Annotated[str | None, typer.Option(help="first seen on or after DATE [default: 30 days ago]")] = None,
+    min_sources: Annotated[int, typer.Option(min=1, help="mentioned by at least N sources")] = 2,
+    json: JsonOption = False,
+    config: ConfigOption = None,
+    lexicon: LexiconOption = None,
+    db: DbOption = None,
+) -> None:
+    """Names that appeared recently in several sources and are in no lexicon: campaigns in the making."""
+    known, _ = _lexicon_and_file(config, lexicon)
+    start = option_date(since, "--since") or datetime.now(BEIJING) - timedelta(days=EMERGING_DAYS)
+    rows = open_store(db).emerging(since=start, min_sources=min_sources, exclude=known.kinds)
+    if json:
+        print_json([emerging_json(row) for row in rows])
+        return
+    table = Table("first seen", "name", "kind", "sources", "articles", "spread", title=f"{len(rows)} emerging")
+    for row in rows:
+        spread = ", ".join(f"{s.source_id} {beijing_minute(s.first_seen_at)[:10]}" for s, _ in row.sources)
+        table.add_row(
+            beijing_minute(row.campaign.first_seen_at),
+            row.campaign.name,
+            row.campaign.kind,
+            str(len(row.sources)),
+            str(row.articles),
+            spread,
+        )
+    console.print(table)
+
+
+def emerging_json(row: EmergingCampaign) -> dict[str, object]:
+    campaign = row.campaign
+    return {
+        "name": campaign.name,
+        "kind": campaign.kind,
+        "first_seen_at": beijing_iso(campaign.first_seen_at),
+        "first_source": campaign.first_source_id,
+        "first_context": campaign.first_context,
+        "articles": row.articles,
+        "sources": [
+            {"source": s.source_id, "first_seen_at": beijing_iso(s.first_seen_at), "url": a.url if a else None}
+            for s, a in row.sources
+        ],
+    }
+
+
+@campaigns_app.command("accept")
+def accept_command(
+    name: Annotated[str, typer.Argument(help="campaign name, as `campaigns emerging` lists it")],
+    config: ConfigOption = None,
+    lexicon: LexiconOption = None,
+    db: DbOption = None,
+) -> None:
+    """Accept a discovered name: it leaves the emerging list and joins your lexicon file, if you have one."""
+    campaign = _set_status(name, "accepted", db)
+    _, path = _lexicon_and_file(config, lexicon)
+    if path is None:
+        console.print(f"accepted {campaign.name}; set settings.lexicon (or --lexicon) to also add it to a file")
+        return
+    try:
+        added = add_to_lexicon_file(path, campaign.name, campaign.kind, campaign.first_seen_at.astimezone(BEIJING).year)
+    except (LexiconError, OSError) as exc:
+        fail(f"accepted {campaign.name}, but {path} was not changed: {exc}", 1)
+    console.print(f"accepted {campaign.name}; " + (f"added to {path}" if added else f"already in {path}"))
+
+
+@campaigns_app.command("mute")
+def mute_command(
+    name: Annotated[str, typer.Argument(help="campaign name, as `campaigns emerging` lists it")],
+    db: DbOption = None,
+) -> None:
+    """Mute a discovered name: it is still recorded, but never proposed as emerging again."""
+    campaign = _set_status(name, "muted", db)
+    console.print(f"muted {campaign.name}")
+
+
+def _set_status(name: str, status: str, db: str | None) -> Campaign:
+    from crawler.campaigns import prepare
+
+    campaign = open_store(db).set_campaign_status(prepare(name).strip("“”\"' "), status)
+    if campaign is None:
+        fail(f"no campaign named {name!r} has been seen", 1)
+    return campaign
