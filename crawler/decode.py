@@ -75,7 +75,14 @@ def decode_html(content: bytes, content_type: str | None = None, configured: str
         except UnicodeDecodeError:
             continue
 
-    if "utf-8" in tried:
+    if "utf-8" not in tried:
+        # Unlabelled or mislabelled: bytes that are valid UTF-8 throughout are UTF-8 (GBK text almost
+        # never is), and a strict decode costs far less than statistical detection.
+        try:
+            return Decoded(content.decode("utf-8"), "utf-8", True)
+        except UnicodeDecodeError:
+            pass
+    else:
         # The usual lie on these portals: GBK bytes labelled UTF-8. A strict GB18030 decode settles it
         # without the cost of statistical detection.
         try:

@@ -100,7 +100,7 @@ _SITEY = re.compile(
 )
 _SOURCE_TEXT = re.compile(r"(?:来源|來源|稿源|信息来源|文章来源)\s*[:：|]\s*([^\s|｜/　]{2,40})")
 _AUTHOR_TEXT = re.compile(r"(?:作者|作\s+者|撰稿)\s*[:：]\s*([^\s|｜/　]{2,30})")
-_BLANK_LINES = re.compile(r"\s*\n\s*")
+_BLANK_LINES = re.compile(r"\n\s*")  # anchored on the newline: far cheaper than \s*\n\s* on a long page
 HEADER_CHARS = 600  # how far above the body the displayed date and 来源 are looked for
 
 
@@ -130,8 +130,7 @@ def extract_article(
     rules: dict[str, str] = {}
     tree = LexborHTMLParser(html)
     metas = _metas(tree)
-    for code in tree.css("script, style, noscript, template"):
-        code.decompose()  # nothing a reader sees, and it would pollute the page text below
+    tree.strip_tags(["script", "style", "noscript", "template"])  # unseen, and it would pollute the page text
     page_text = _BLANK_LINES.sub("\n", tree.body.text(separator="\n")) if tree.body is not None else ""
 
     title = _title(tree, metas, selectors, rules)
@@ -173,7 +172,7 @@ def extract_article(
 
 def _metas(tree: LexborHTMLParser) -> dict[str, str]:
     out: dict[str, str] = {}
-    for node in tree.css("meta"):
+    for node in (tree.head or tree.root).css("meta"):  # the head, not a walk of the whole page
         attrs = node.attributes
         key = (attrs.get("name") or attrs.get("property") or attrs.get("itemprop") or "").strip().lower()
         value = (attrs.get("content") or "").strip()

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import random
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -188,23 +188,23 @@ class Daemon:
         )
 
     async def _run_job(self, source_id: str) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self.inflight.add(task)
-        try:
-            if self.runtime is not None and not self.stopping.is_set():
-                await self.runtime.crawl(source_id)
-        finally:
-            if task is not None:
-                self.inflight.discard(task)
+        await self._tracked(lambda runtime: runtime.crawl(source_id), source_id)
 
     async def _run_recheck(self) -> None:
+        await self._tracked(lambda runtime: runtime.recheck(), RECHECK_JOB)
+
+    async def _tracked(self, job: Callable[[Runtime], Awaitable[object]], name: str) -> None:
+        """Run a job as an in-flight task the shutdown waits for; one cut short at shutdown ends quietly."""
         task = asyncio.current_task()
         if task is not None:
             self.inflight.add(task)
         try:
             if self.runtime is not None and not self.stopping.is_set():
-                await self.runtime.recheck()
+                await job(self.runtime)
+        except asyncio.CancelledError:
+            if not self.stopping.is_set():
+                raise
+            log.warning("%s: interrupted at shutdown after the grace period", name)
         finally:
             if task is not None:
                 self.inflight.discard(task)
@@ -297,13 +297,16 @@ class Daemon:
                 options.shutdown_timeout,
                 len(self.inflight),
             )
-            self.scheduler.shutdown(wait=False)
+            # Pause, not shut down, first: APScheduler's executor shutdown cancels running jobs at once,
+            # which would make the grace period worthless.
+            self.scheduler.pause()
             if self.inflight:
                 _, pending = await asyncio.wait(set(self.inflight), timeout=options.shutdown_timeout)
                 for task in pending:
                     task.cancel()
                 if pending:
                     await asyncio.wait(pending, timeout=2)
+            self.scheduler.shutdown(wait=False)
             if self.server is not None and server_task is not None:
                 self.server.should_exit = True
                 await asyncio.wait({server_task}, timeout=5)
