@@ -79,6 +79,7 @@ BLOCK_TAGS = frozenset({
 })
 # fmt: on
 _MEDIA = "img, video, audio, embed, object, iframe, source"
+_KEEP_EMPTY = frozenset({"br", "hr", "img", "video", "audio", "source", "td", "th", "tr", "body", "html"})
 _LINE_SEP = "\ue000"  # a private-use character: never in a page's text, not a Han character
 MIN_BODY_CHARS = 20
 DENSITY_CANDIDATES = 12
@@ -123,11 +124,11 @@ def find_body(
     root = tree.body or tree.root
     if root is None:
         return None, ""
-    if root.css_first(_ANY_CONTAINER) is not None:  # one walk of the tree instead of one per selector
-        for container in CONTAINERS:
-            node = _best(n for n in root.css(container) if _link_density(n) < 0.5)
-            if node is not None:
-                return node, "container"
+    found = root.css(_ANY_CONTAINER)  # one walk of the tree, then the known containers in order among them
+    for container in CONTAINERS if found else ():
+        node = _best(n for n in found if n.css_matches(container) and _link_density(n) < 0.5)
+        if node is not None:
+            return node, "container"
     density = _densest_block(root, page_text, title)
     if density is None:
         return media_body(root), "container"
@@ -196,7 +197,8 @@ def _visible_length_node(node: LexborNode) -> int:
 
 def _link_density(node: LexborNode) -> float:
     text = max(1, _visible_length_node(node))
-    return sum(_visible_length_node(a) for a in node.css("a")) / text
+    linked = "".join(a.text(deep=True) for a in node.css("a"))
+    return len("".join(linked.split())) / text
 
 
 def _densest_block(root: LexborNode, page_text: str = "", title: str = "") -> LexborNode | None:
@@ -208,16 +210,18 @@ def _densest_block(root: LexborNode, page_text: str = "", title: str = "") -> Le
     scores: dict[int, float] = {}
     nodes: dict[int, LexborNode] = {}
     for block in root.css("p, td, pre, div, section, li, span, font"):
-        own = block.text(deep=False).strip()
-        if len(own) < 10:
+        own = block.text(deep=False)
+        if len(own) < 10 or len(own := own.strip()) < 10:
             continue
         points = 1 + len(_PUNCT.findall(own)) + min(len(own) / 100, 3)
-        for depth, ancestor in enumerate((block, block.parent, block.parent.parent if block.parent else None)):
+        parent = block.parent
+        grandparent = parent.parent if parent is not None else None
+        for ancestor, share in ((block, points), (parent, points), (grandparent, points / 2)):
             if ancestor is None or ancestor.tag in ("body", "html", None):
                 continue
             key = ancestor.mem_id
             nodes[key] = ancestor
-            scores[key] = scores.get(key, 0.0) + points / (1, 1, 2)[depth]
+            scores[key] = scores.get(key, 0.0) + share
     # Link density costs a walk of the node's subtree: only the strongest candidates get one.
     ranked = []
     for key in sorted(scores, key=scores.__getitem__, reverse=True)[:DENSITY_CANDIDATES]:
@@ -249,10 +253,12 @@ def _opening(node: LexborNode) -> str:
 
 def remove_furniture(node: LexborNode, drop: list[str]) -> None:
     """Scripts, forms, hidden elements, share/print widgets and the source's own ``drop`` selectors."""
-    for selector in (_JUNK_TAGS, _CHROME_SELECTORS, *drop):
-        for junk in node.css(selector):
+    # Innermost first (reverse document order): a match inside another is never touched after its
+    # ancestor is gone.
+    for selector in (f"{_JUNK_TAGS}, {_CHROME_SELECTORS}", *drop):  # one walk for the built-in selectors
+        for junk in reversed(node.css(selector)):
             junk.decompose()
-    for hidden in node.css("[style], [hidden]"):
+    for hidden in reversed(node.css("[style], [hidden]")):
         if "hidden" in hidden.attributes or _HIDDEN.search(hidden.attributes.get("style") or ""):
             hidden.decompose()
 
@@ -288,49 +294,67 @@ def cut_to_article(node: LexborNode, title: str) -> list[str]:
         return []
     # One DOM line can give several text lines: a node is removed only when none of its lines is kept.
     kept_nodes = {text_node.mem_id for line in kept for text_node in line.nodes}
-    if end < len(lines) and lines[end].nodes[0].mem_id not in kept_nodes:
-        _remove_from(lines[end].nodes[0], node)
-    if start > 0 and lines[start].nodes[0].mem_id in kept_nodes:
-        _remove_before(lines[start].nodes[0], node)
+    # Dropped lines inside the article first, while every node is still alive; then the cuts at both
+    # ends, which only ever start from kept nodes.
+    emptied = []
     for line in lines[start:end]:
         for text_node in line.nodes:
-            if text_node.mem_id not in kept_nodes and text_node.parent is not None:
+            if text_node.mem_id not in kept_nodes:
+                emptied.append(text_node.parent)
                 text_node.decompose()
-    _prune_empty(node)
+    _prune_empty([parent for parent in emptied if parent is not None], node)
+    if end < len(lines):
+        _remove_after(kept[-1].nodes[-1], node)  # the QR image before its caption goes too
+    if start > 0:
+        _remove_before(kept[0].nodes[0], node)
     return [line.text for line in kept]
 
 
-def _remove_from(first: LexborNode, root: LexborNode) -> None:
-    """Remove ``first`` and everything after it in document order, up to the end of ``root``."""
-    node: LexborNode | None = first
+def _remove_after(last: LexborNode, root: LexborNode) -> None:
+    """Remove everything after ``last`` in document order, up to the end of ``root``."""
+    node: LexborNode | None = last
     while node is not None and node.mem_id != root.mem_id:
         sibling = node.next
         while sibling is not None:
             following = sibling.next
             sibling.decompose()
             sibling = following
-        parent = node.parent
-        if node is first:
-            node.decompose()
-        node = parent
+        node = node.parent
 
 
 def _remove_before(first: LexborNode, root: LexborNode) -> None:
-    """Remove everything before ``first`` in document order, from the start of ``root``."""
+    """Remove the text before ``first`` in document order, from the start of ``root``; a lead photo
+    (an element with media and no text) stays."""
     node: LexborNode | None = first
     while node is not None and node.mem_id != root.mem_id:
         sibling = node.prev
         while sibling is not None:
             preceding = sibling.prev
-            sibling.decompose()
+            if (sibling.text(deep=True) or "").strip() or sibling.css_first(_MEDIA) is None:
+                sibling.decompose()
             sibling = preceding
         node = node.parent
 
 
-def _prune_empty(root: LexborNode) -> None:
-    """Elements left with neither text nor media (the shells of removed lines)."""
-    for element in reversed(root.css("*")):
-        if element.tag in ("br", "hr", "img", "video", "audio", "source", "td", "th", "tr"):
-            continue
-        if not (element.text(deep=True) or "").strip() and element.css_first(_MEDIA) is None:
-            element.decompose()
+def _depth(node: LexborNode) -> int:
+    depth = 0
+    parent = node.parent
+    while parent is not None:
+        depth, parent = depth + 1, parent.parent
+    return depth
+
+
+def _prune_empty(elements: list[LexborNode], root: LexborNode) -> None:
+    """Remove the shells of removed lines: each element left with neither text nor media, and its
+    ancestors that become empty in turn (never ``root``)."""
+    seen: set[int] = set()
+    # Deepest first: an element is looked at before any ancestor of it can have been removed.
+    for element in sorted({e.mem_id: e for e in elements}.values(), key=_depth, reverse=True):
+        node: LexborNode | None = element
+        while node is not None and node.mem_id != root.mem_id and node.mem_id not in seen:
+            seen.add(node.mem_id)
+            if node.tag in _KEEP_EMPTY or (node.text(deep=True) or "").strip() or node.css_first(_MEDIA) is not None:
+                break
+            parent = node.parent
+            node.decompose()
+            node = parent
