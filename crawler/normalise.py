@@ -27,6 +27,11 @@ _PINYIN_LETTERS = f"a-zü{_TONED}"
 # 協(xié)同 -> 協同: a syllable in ASCII or full-width parentheses right after a Han character.
 _PINYIN_TONED = re.compile(rf"(?<=[{_CJK}])[(（]([{_PINYIN_LETTERS}]*[{_TONED}][{_PINYIN_LETTERS}]*)[)）]")
 _PINYIN_ANY = re.compile(rf"(?<=[{_CJK}])[(（]([{_PINYIN_LETTERS}]{{1,6}})[)）]")
+# 萬(wan) 裏: a toneless syllable of pinyin's shape, and the space some converters leave after it.
+_PINYIN_PLAIN = re.compile(
+    rf"(?<=[{_CJK}])[(（](?:[zcs]h|[bpmfdtnlgkhjqxrzcsyw])?[aeiouüv]{{1,3}}(?:ng|n|r)?[)）] ?(?=[{_CJK}])"
+)
+PLAIN_PINYIN_MIN = 3  # toneless annotations needed before any is taken for one
 
 _WS = re.compile(r"[ \t\u00a0\u3000\u2002\u2003\u2009\u200b\ufeff]+")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")  # NUL breaks PostgreSQL, the rest XML; U+FFFD is debris
@@ -42,12 +47,16 @@ _ATTRIBUTION_LINE = re.compile(
 def strip_pinyin(text: str) -> str:
     """Remove pinyin annotations inside words: ``協(xié)同`` -> ``協同``.
 
-    Syllables with a tone mark are always annotations. Toneless ones (``(de)``) are removed only
-    when the text carries toned annotations too, so real bracketed Latin survives elsewhere.
+    Syllables with a tone mark are always annotations. Toneless ones (``(de)``, ``萬(wan) 裏``) are
+    removed when the text carries toned annotations too, or carries several toneless syllables of
+    pinyin's shape, so real bracketed Latin (``附件(a)``) survives elsewhere.
     """
     stripped, count = _PINYIN_TONED.subn("", text)
     if count >= 2:
-        stripped = _PINYIN_ANY.sub("", stripped)
+        return _PINYIN_ANY.sub("", stripped)
+    plain = _PINYIN_PLAIN.findall(stripped)
+    if len(plain) >= PLAIN_PINYIN_MIN:
+        stripped = _PINYIN_PLAIN.sub("", stripped)
     return stripped
 
 

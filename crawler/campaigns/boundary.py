@@ -86,6 +86,13 @@ def _name_start(window: str, rules: NameRules, *, after_head: bool = True) -> tu
     return position, ""
 
 
+def has_boundary_word(phrase: str, rules: NameRules) -> bool:
+    """Whether a listed boundary word, pointing word or function word stands in ``phrase`` (frequent
+    verbs do not count: inside a noun phrase such as 未成年人保护 they are nominal)."""
+    stops = rules.boundary_words | rules.anaphora
+    return any(word in stops or flag in _FUNCTION_FLAGS for word, flag in _words(phrase))
+
+
 def governed_as_verb(text: str, head_start: int, rules: NameRules) -> bool:
     """与X斗争: the word before the name makes a common-noun head a verb."""
     start = max(0, head_start - rules.max_core)

@@ -24,7 +24,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from crawler.campaigns.boundary import governed_as_verb, name_start, starts_with_anaphora, strip_scope
+from crawler.campaigns.boundary import (
+    governed_as_verb,
+    has_boundary_word,
+    name_start,
+    starts_with_anaphora,
+    strip_scope,
+)
 from crawler.campaigns.lexicon import Lexicon, builtin_lexicon, load_lexicon
 from crawler.campaigns.rules import NameRules, name_rules
 from crawler.normalise import strip_pinyin, to_simplified
@@ -38,6 +44,8 @@ _HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
 _QUOTED = re.compile(r"(“[^“”\n]{1,40}”|「[^「」\n]{1,40}」|『[^『』\n]{1,40}』|‘[^‘’\n]{1,40}’|\"[^\"\n]{1,40}\")")
 _SUGGESTION = re.compile(r"[一二三四五六七八九十]{1,3}号检察建议")
 _NUMBERED_BIG = re.compile(r"[二三四五六七八九十]大(?:攻坚战|检察|业务|战略|任务|专项行动|行动|工程|体系)")
+# A two-digit number written out (十八, 二十, 三十六): before a noun, an allusion, not a count of parts.
+_WRITTEN_NUMBER = re.compile(r"[二三四五六七八九]十[一二三四五六七八九]?|十[一二三四五六七八九]")
 _SENTENCE = re.compile(r"[，,。；;！!？?、]")
 _NAME_CHARS = re.compile(rf"[{_HAN}A-Za-z0-9+\-·]+")
 _PUNCTUATED_NAME = re.compile(rf"[{_HAN}A-Za-z0-9+\-·,、 ]+")
@@ -98,9 +106,9 @@ class CampaignExtractor:
                 if len(form) >= 3:
                     aliases.setdefault(form, name)
 
-        known_ends = self._lexicon(text, add)
-        self._quoted(text, add)
-        self._unquoted(text, add, fallbacks, known_ends)
+        read_ends = self._lexicon(text, add)  # where names already read end: the head rule skips them
+        self._quoted(text, add, read_ends)
+        self._unquoted(text, add, fallbacks, read_ends)
         self._merge_bare(found, fallbacks)
         self._count(text, found, aliases)
         return sorted(found.values(), key=lambda m: (-m.count, m.spans[0][0]))
@@ -121,7 +129,7 @@ class CampaignExtractor:
 
     # -- rules 1, 3, 4: quoted terms --------------------------------------------------------------
 
-    def _quoted(self, text: str, add: AddMention) -> None:
+    def _quoted(self, text: str, add: AddMention, read_ends: set[int]) -> None:
         rules = self.rules
         matches = list(_QUOTED.finditer(text))
         index = 0
@@ -140,6 +148,7 @@ class CampaignExtractor:
                     continue
                 if head and self._valid_quoted(term, headed=True) and not self._metaphor(term):
                     end = run[-1].end() + len(head)
+                    read_ends.add(end)
                     before = name_start(text, match.start(), rules, after_head=False)
                     written = text[before : match.start()] if len(run) == 1 else ""
                     qualifier = strip_scope(written, rules)[0]
@@ -177,31 +186,34 @@ class CampaignExtractor:
         return 2 <= len(term) <= 16 and bool(_NAME_CHARS.fullmatch(term))
 
     def _metaphor(self, term: str) -> bool:
-        """“一把手工程”, “一盘棋”: a numbered idiom, with or without a head, is a figure of speech."""
+        """“一把手工程”, “一盘棋”: a short numbered idiom, with or without a head, is a figure of speech
+        (a longer core such as 万人助万企 is a name)."""
         core = next((term[: -len(h)] for h in self.rules.inner_heads if term.endswith(h) and len(term) > len(h)), term)
-        return len(core) >= 2 and core[0] in NUMERALS and core[1] in self.rules.idiom_second
+        return 2 <= len(core) <= 3 and core[0] in NUMERALS and core[1] in self.rules.idiom_second
 
     def _is_numbered(self, term: str) -> bool:
         """A numeral then a word (N个X, N大X, 一岗双责); not a date (七一) or an idiom (一亩三分地)."""
         if term[0] not in NUMERALS or len(term) > 12:
             return False
         rest = term.lstrip(NUMERALS)
+        if _WRITTEN_NUMBER.fullmatch(term[: len(term) - len(rest)]):
+            return False  # a written-out number and a noun (十八罗汉, 三十六计) is an allusion
         return bool(rest) and rest[0] not in self.rules.idiom_second
 
     def _qualified_head(self, text: str, position: int) -> str | None:
         """A head after a few qualifying words: “X”公益诉讼专项监督 -> '公益诉讼专项监督'."""
-        window = text[position : position + 14]
-        match = re.match(rf"([{_HAN}]{{1,8}}?)(?:{self.rules.head_pattern.pattern})", window)
-        # every qualifying word belongs to the name: no governing verb between the quotes and the head
-        if match and name_start(text, position + len(match.group(1)), self.rules) == position:
+        window = text[position : position + 20]
+        match = re.match(rf"([{_HAN}]{{1,12}}?)(?:{self.rules.head_pattern.pattern})", window)
+        # the qualifier is a noun phrase (未成年人保护法律监督): no boundary word between quotes and head
+        if match and not has_boundary_word(match.group(1), self.rules):
             return match.group(0)
         return None
 
     # -- rules 2, 3 (unquoted) --------------------------------------------------------------------
 
-    def _unquoted(self, text: str, add: AddMention, fallbacks: dict[str, str], known_ends: set[int]) -> None:
+    def _unquoted(self, text: str, add: AddMention, fallbacks: dict[str, str], read_ends: set[int]) -> None:
         for match in self.rules.head_pattern.finditer(text):
-            if _inside_quotes(text, match.start()) or match.end() in known_ends:
+            if _inside_quotes(text, match.start()) or match.end() in read_ends:
                 continue  # quoted names and known names were read by their own rules
             self._head_with_name(text, match.start(), match.group(0), match.end(), add, fallbacks)
         for match in _SUGGESTION.finditer(text):
