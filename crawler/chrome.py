@@ -16,11 +16,9 @@ from importlib.resources import files
 
 import yaml
 
+from crawler.dates import DATE
+
 _SPACE = re.compile(r"\s+")
-_DATE_TIME = re.compile(
-    r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
-    r"(?:\s*\d{1,2}\s*[:：时]\s*\d{1,2}\s*分?(?:\s*[:：]?\s*\d{1,2}\s*秒?)?)?"
-)
 _LEAD = re.compile(r"^[-–—>»›·•*=~+\[]+")
 _WORD = re.compile(r"[^\W_]")
 _BREADCRUMB = re.compile(r"[>»›＞]")
@@ -107,7 +105,7 @@ def _is_head_line(flat: str, title: str) -> bool:
     r = rules()
     if flat.startswith(r.head) or flat.startswith(r.credits) or _is_button_row(flat):
         return True
-    undated = _DATE_TIME.sub("", flat, count=1)
+    undated = DATE.sub("", flat, count=1).lstrip("分秒")  # 2024年12月07日08时01分
     if undated != flat and (not undated or undated.startswith(r.head) or undated.startswith(r.credits)):
         return True
     if flat in r.navigation or flat[0] in ">»›＞":

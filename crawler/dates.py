@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 # China has had no daylight saving since 1991; a fixed offset needs no tz database.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
-_DATE = re.compile(
+# A date with an optional time of day, as portals print it (also used to recognise date-only lines).
+DATE = re.compile(
     r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
     r"(?:[\sT]*(?P<H>\d{1,2})\s*[:：时]\s*(?P<M>\d{2})(?:\s*[:：分]\s*(?P<S>\d{2}))?)?"
     r"(?P<tz>Z|[+-]\d{2}:?\d{2})?"
@@ -63,7 +64,7 @@ def parse_date(text: str | None, *, now: datetime | None = None) -> datetime | N
     """The first plausible date in ``text`` (``2023-12-13 15:32:02``, ``2022年5月10日``, ISO 8601)."""
     if not text:
         return None
-    for match in _DATE.finditer(text):
+    for match in DATE.finditer(text):
         value = _build(match.groupdict(), now)
         if value is not None:
             return value

@@ -32,8 +32,6 @@ from crawler.dates import date_from_url, displayed_date, parse_date
 from crawler.normalise import clean_inline, hash_text, matching_text, strip_pinyin
 from crawler.sanitize import sanitize_html
 
-#: what a page with little or no text holds instead
-STATUSES = ("ok", "short", "media", "attachment")
 ATTACHMENT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "et", "ppt", "pptx", "wps", "ofd", "rar", "zip", "7z")
 _ATTACHMENT = re.compile(r"\.(?:" + "|".join(ATTACHMENT_EXTENSIONS) + r")(?:[?#]|$)", re.IGNORECASE)
 
@@ -159,8 +157,8 @@ def extract_article(
         published_at=published,
         body_text=body_text,
         body_html=sanitize_html(node.html or "", url) if node is not None and body_text else "",
-        source_label=_labelled(tree, metas, selectors.source_label, _SOURCE_META, _SOURCE_TEXT, header, rules),
-        author=_labelled(tree, metas, selectors.author, _AUTHOR_META, _AUTHOR_TEXT, header, rules),
+        source_label=_labelled(tree, metas, selectors.source_label, "source", header, rules),
+        author=_labelled(tree, metas, selectors.author, "author", header, rules),
         encoding=encoding,
         body_method=method,
         meta_published_at=meta_published,
@@ -311,16 +309,19 @@ def _published(
     return None, None
 
 
+_LABELLED_FIELDS = {"source": (_SOURCE_META, _SOURCE_TEXT), "author": (_AUTHOR_META, _AUTHOR_TEXT)}
+
+
 def _labelled(
     tree: LexborHTMLParser,
     metas: dict[str, str],
     selector: str | None,
-    meta_keys: tuple[str, ...],
-    pattern: re.Pattern[str],
+    name: str,
     header: str,
     rules: dict[str, str],
 ) -> str | None:
-    name = "source" if meta_keys is _SOURCE_META else "author"
+    """来源 or 作者 (``name``: source, author): selector, meta tags, then a label near the headline."""
+    meta_keys, pattern = _LABELLED_FIELDS[name]
     picked = _select_text(tree, selector)
     if picked:
         rules[name] = "selector"
