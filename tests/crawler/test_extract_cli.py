@@ -73,3 +73,14 @@ def test_real_pages_meet_the_extraction_targets() -> None:
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "raised" not in result.stdout  # no page of the set may raise
+
+
+def test_fetch_dry_run_shows_what_would_be_stored_per_article(mirror, tmp_path: Path) -> None:
+    config = str(mirror.write_config(tmp_path / "sources.yaml"))
+    db = tmp_path / "dry.sqlite3"
+    result = runner.invoke(app, ["fetch", "spp", "--dry-run", "--limit", "1", "--config", config, "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "published:" in result.output and "status:     ok" in result.output and "body:" in result.output
+    as_json = runner.invoke(app, ["fetch", "spp", "--dry-run", "--limit", "1", "--json", "--config", config, "--db", str(db)])
+    extracted = json.loads(as_json.output)["articles"][0]["extracted"]
+    assert extracted["status"] == "ok" and extracted["rules"]["body"] and extracted["body_text"]
