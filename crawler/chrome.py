@@ -38,6 +38,7 @@ def squash(text: str) -> str:
 @dataclass(frozen=True)
 class ChromeRules:
     end: tuple[str, ...]
+    tail_end: tuple[str, ...]
     credits: tuple[str, ...]
     head: tuple[str, ...]
     lines: tuple[str, ...]
@@ -60,6 +61,7 @@ def rules() -> ChromeRules:
     buttons = re.compile(r"(?:" + "|".join(map(re.escape, words)) + r"|[\d\W_A-Za-z]|\+)+", re.IGNORECASE)
     return ChromeRules(
         end=phrases("end"),
+        tail_end=phrases("tail_end"),
         credits=phrases("credits"),
         head=phrases("head"),
         lines=phrases("lines"),
@@ -161,6 +163,12 @@ def article_span(lines: list[str], title: str = "") -> tuple[int, int]:
             break
     if start >= end:
         start = first  # everything looked like metadata: keep the page rather than nothing
+    prose_after = [False] * (end + 1)  # prose_after[i]: running text somewhere in lines[i:end]
+    for index in range(end - 1, start - 1, -1):
+        prose_after[index] = prose_after[index + 1] or bool(_prose(flats[index], flat_title))
+    end = next(
+        (i for i in range(start + 1, end) if flats[i].startswith(r.tail_end) and not prose_after[i + 1]), end
+    )
     while end - 1 > start:
         if is_credit_line(lines[end - 1]) or is_chrome_line(lines[end - 1]):
             end -= 1

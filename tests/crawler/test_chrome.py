@@ -80,3 +80,10 @@ def test_chrome_lines_wherever_they_are() -> None:
 
 def test_clean_body_uses_the_same_rules() -> None:
     assert clean_body(f"{PROSE}\n分享到：微信 微博\n扫一扫在手机打开当前页") == PROSE
+
+
+def test_organiser_lines_end_the_page_only_where_no_text_follows() -> None:
+    notice = [PROSE, "一、组织机构", "主办单位：教育部思想政治工作司", "承办单位：某某大学", "二、活动内容", PROSE + "二"]
+    assert span(notice) == notice  # part of a notice
+    footer = [PROSE, "主办单位：某某市人民政府办公厅", "网站标识码：1234567890", "ICP备05001359号"]
+    assert span(footer) == [PROSE]
