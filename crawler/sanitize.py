@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
+import re
+from urllib.parse import urljoin, urlsplit
 
 import nh3
 
@@ -64,13 +65,31 @@ _URL_ATTRIBUTES = {"href", "src"}
 _SCHEMES = {"http", "https", "mailto"}
 
 
+# What browsers ignore in a URL: surrounding C0 controls and spaces (Unicode ones included, since a
+# sanitizer that strips them after its check turns " javascript:" into a live link) and inner tabs
+# and newlines ("java\nscript:").
+_EDGES = "".join(chr(c) for c in range(0x21)) + (
+    "\x7f\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_INNER = re.compile(r"[\t\n\r]")
+
+
+def safe_url(value: str, base_url: str, schemes: frozenset[str] = frozenset(_SCHEMES)) -> str | None:
+    """``value`` resolved against ``base_url``, or None when it would run anything: the scheme is read
+    the way a browser reads it, after dropping what browsers ignore, and must be one of ``schemes`` (or
+    the page's own, for saved files)."""
+    cleaned = _INNER.sub("", value.strip(_EDGES))
+    absolute = urljoin(base_url, cleaned)
+    scheme = urlsplit(absolute).scheme.lower()
+    return absolute if scheme in schemes or (scheme and scheme == urlsplit(base_url).scheme.lower()) else None
+
+
 def sanitize_html(html: str, base_url: str) -> str:
     """Keep structure and text; drop everything executable; resolve relative links against the page."""
 
     def absolutise(tag: str, attribute: str, value: str) -> str | None:
-        if attribute in _URL_ATTRIBUTES:
-            return urljoin(base_url, value.strip())
-        return value
+        return safe_url(value, base_url) if attribute in _URL_ATTRIBUTES else value
 
     return nh3.clean(
         html.replace("\x00", "") if "\x00" in html else html,

@@ -6,9 +6,18 @@ import re
 
 import nh3
 
+from crawler.sanitize import safe_url
+
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _TAGS = {"p", "br", "small", "strong", "em", "mark", "ins", "del", "a", "blockquote", "ul", "ol", "li", "img"}
 _ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt"}}
+
+
+def _safe_links(tag: str, attribute: str, value: str) -> str | None:
+    """Links stay as written unless a browser would read them as another scheme (javascript:, data:)."""
+    if attribute in ("href", "src") and safe_url(value, "https://example.invalid/") is None:
+        return None
+    return value
 
 
 def clean_text(text: str) -> str:
@@ -22,6 +31,7 @@ def clean_html(markup: str) -> str:
         clean_text(markup),
         tags=_TAGS,
         attributes=_ATTRIBUTES,
+        attribute_filter=_safe_links,
         url_schemes={"http", "https", "mailto"},
         clean_content_tags={"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math"},
         link_rel="noopener noreferrer nofollow",

@@ -173,7 +173,10 @@ class Daemon:
     # -- jobs ---------------------------------------------------------------------------------
 
     def _add_job(self, source: Source) -> None:
-        first = datetime.now(BEIJING) + timedelta(seconds=random.uniform(0, 3))  # start soon, not all at once
+        timing: dict[str, Any] = {}
+        if not source.schedule.cron:  # an interval starts soon (not all at once); a cron waits for its time
+            timing["next_run_time"] = datetime.now(BEIJING) + timedelta(seconds=random.uniform(0, 3))
+        # (next_run_time=None would add the job paused: a cron source would never run)
         self.scheduler.add_job(
             self._run_job,
             trigger_for(source.schedule),
@@ -183,8 +186,8 @@ class Daemon:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=MISFIRE_GRACE,
-            next_run_time=None if source.schedule.cron else first,
             replace_existing=True,
+            **timing,
         )
 
     async def _run_job(self, source_id: str) -> None:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from crawler.daemon.runner import Daemon, DaemonOptions
@@ -196,3 +196,23 @@ def test_an_invalid_config_stops_run_with_exit_2(tmp_path) -> None:
         timeout=60,
     )
     assert result.returncode == 2 and "sources[0].adapter: unknown adapter 'nope'" in result.stderr
+
+
+def test_a_cron_source_is_scheduled_for_its_next_time_not_paused(mirror, sqlite_store, tmp_path) -> None:
+    config = mirror.write_config(tmp_path / "sources.yaml", every="1h")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("schedule: {every: 1h}", 'schedule: {cron: "* * * * *"}', 1), encoding="utf-8")
+    daemon = Daemon(config, sqlite_store, DaemonOptions(serve=False))
+    seen: dict = {}
+
+    async def main() -> None:
+        task = asyncio.create_task(daemon.run())
+        await asyncio.sleep(0.5)
+        seen.update(daemon.health()["sources"])
+        daemon.stopping.set()
+        assert await asyncio.wait_for(task, 15) == 0
+
+    asyncio.run(main())
+    cron_source = next(iter(mirror.sites))  # the first source got the cron schedule
+    next_run = datetime.fromisoformat(seen[cron_source]["next_run"])
+    assert 0 < (next_run - datetime.now(next_run.tzinfo)).total_seconds() <= 61  # the next full minute
