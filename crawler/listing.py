@@ -34,6 +34,9 @@ class ListedLink:
     listed_at: datetime | None
 
 
+MAX_URL = 2048  # the URL columns' size
+
+
 def clean_url(href: str, base: str) -> str | None:
     """Absolute http(s) URL without fragment and with ``//`` in the path collapsed; None if unusable."""
     href = href.strip()
@@ -43,7 +46,8 @@ def clean_url(href: str, base: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     path = re.sub(r"/{2,}", "/", parts.path) or "/"
-    return urlunsplit((parts.scheme, parts.netloc.lower(), path, parts.query, ""))
+    url = urlunsplit((parts.scheme, parts.netloc.lower(), path, parts.query, ""))
+    return url if len(url) <= MAX_URL else None  # no article lives at a 2 KB address; storage keys stop there
 
 
 def site_key(host: str) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Column, Connection, Index, LargeBinary, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapper
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -214,3 +216,20 @@ class CampaignSource(SQLModel, table=True):
     first_seen_at: datetime = _ts(nullable=False)
     article_id: int = Field(foreign_key="article.id")
     context: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+TRUNCATED = "…"
+
+
+@event.listens_for(SQLModel, "before_insert", propagate=True)
+@event.listens_for(SQLModel, "before_update", propagate=True)
+def _fit_to_columns(mapper: Mapper[Any], connection: Connection, target: object) -> None:
+    """A scraped value longer than its column (an author line of 3,000 characters) is cut to fit, with a
+    visible marker, instead of failing the whole transaction on PostgreSQL. Keys are never cut."""
+    for column in mapper.columns:
+        length = getattr(column.type, "length", None)
+        if not length or column.primary_key or column.unique:
+            continue
+        value = getattr(target, column.key, None)
+        if isinstance(value, str) and len(value) > length:
+            setattr(target, column.key, value[: length - len(TRUNCATED)] + TRUNCATED)

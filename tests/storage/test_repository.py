@@ -66,6 +66,16 @@ def test_a_version_keeps_the_meta_date_the_status_and_the_attachments(store: Sto
     assert version.attachments.split("\n") == list(files)
 
 
+def test_a_scraped_field_longer_than_its_column_is_cut_to_fit_not_fatal(store: Store) -> None:
+    author = "作者:" + "某" * 3000  # a page that put its whole footer in the author line
+    store.record("spp", replace(PAGE, author=author, source_label="来源" * 400, encoding="x" * 100))
+    (version,) = store.get_article(URL).versions
+    assert len(version.author) == 512 and version.author.startswith("作者:某") and version.author.endswith("…")
+    assert len(version.source_label) == 512 and len(version.encoding) == 32
+    store.save_validators(URL, etag='"' + "e" * 1000 + '"', last_modified="x" * 500, status=200)
+    assert len(store.get_validators(URL).etag) == 512
+
+
 def test_recording_the_same_extraction_twice_is_idempotent(store: Store) -> None:
     first = store.record("spp", PAGE)
     second = store.record("spp", PAGE)
