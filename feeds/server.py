@@ -25,6 +25,8 @@ from feeds.render import MEDIA_TYPES, index_html, newest_update, opml, render_fe
 from storage import Store
 
 CACHE_CONTROL = "public, max-age=300"
+FILTERS = ("q", "source", "tag", "campaign", "limit", "fulltext")
+MAX_PARAMETER = 200  # a filter longer than this is a mistake or an attack, not a query
 HealthHook = Callable[[], dict[str, Any]]
 
 
@@ -41,7 +43,13 @@ def create_app(
     """``config`` is called per request, so a reloaded sources.yaml takes effect at once."""
 
     def base(request: Request) -> str:
-        return base_url or str(request.base_url).rstrip("/")
+        """The configured base URL, else the address the server is bound to: never the request's Host
+        header, which a client chooses (links in a cached public feed would point wherever it said)."""
+        if base_url:
+            return base_url.rstrip("/")
+        host, port = request.scope.get("server") or ("127.0.0.1", 80)
+        host = f"[{host}]" if ":" in host else host
+        return f"{request.url.scheme}://{host}:{port}"
 
     def conditional(request: Request, body: bytes, media_type: str, last_modified: Any = None) -> Response:
         etag = '"' + hashlib.sha1(body).hexdigest()[:24] + '"'
@@ -66,6 +74,10 @@ def create_app(
         if spec is None or extension not in ("xml", "atom"):
             return Response("no such feed\n", status_code=404, media_type="text/plain")
         params = request.query_params
+        bad = next((k for k in FILTERS if len(params.get(k, "")) > MAX_PARAMETER or "\x00" in params.get(k, "")), None)
+        if bad:
+            message = f"{bad}: at most {MAX_PARAMETER} characters, no NUL\n"
+            return Response(message, status_code=400, media_type="text/plain")
         tag = params.get("tag")
         tag_sources = tags(current).get(tag, ()) if tag else None
         query = FeedQuery(

@@ -473,7 +473,7 @@ class Store(CampaignRepository):
         if not include_removed:
             statement = statement.where(Article.status == ArticleStatus.live)
         if query:
-            statement = statement.where(col(Article.title).contains(query))
+            statement = statement.where(col(Article.title).contains(query, autoescape=True))
         statement = statement.order_by(col(Article.published_at).desc(), col(Article.id).desc()).limit(limit)
         with Session(self.engine, expire_on_commit=False) as session:
             return list(session.exec(statement).all())
@@ -538,7 +538,7 @@ class Store(CampaignRepository):
         if source_ids is not None:
             statement = statement.where(col(Article.source_id).in_(list(source_ids)))
         if query:
-            statement = statement.where(col(Article.title).contains(query))
+            statement = statement.where(col(Article.title).contains(query, autoescape=True))
         if since is not None:
             statement = statement.where(Event.at >= since)
         if kinds is not None:

@@ -160,6 +160,22 @@ def test_server_filters(client) -> None:
     assert titles("/sources/spp.xml?tag=四川") == []  # filters narrow, never widen
 
 
+def test_server_refuses_hostile_filters_and_matches_like_characters_literally(client, world) -> None:
+    assert client.get("/all.xml?q=%25").status_code == 200
+    assert feedparser.parse(client.get("/all.xml?q=%25").content).entries == []  # % is a character, not "anything"
+    assert feedparser.parse(client.get("/all.xml?q=_").content).entries == []
+    for bad in ("q=%00", "source=a%00b", "q=" + "检" * 201, "campaign=" + "x" * 5000):
+        answer = client.get(f"/all.xml?{bad}")
+        assert answer.status_code == 400 and "no NUL" in answer.text, bad
+
+
+def test_feed_links_never_follow_the_host_header(world) -> None:
+    config, store = world
+    unconfigured = TestClient(create_app(store, lambda: config))  # no --base-url: the bound address
+    body = unconfigured.get("/all.xml", headers={"Host": "evil.example"}).text
+    assert "evil.example" not in body and "evil.example" not in unconfigured.get("/feeds.opml").text
+
+
 def test_server_index_opml_health_and_no_traversal(client) -> None:
     index = client.get("/").text
     assert '<link rel="alternate" type="application/rss+xml"' in index and f"{BASE}/all.xml" in index
