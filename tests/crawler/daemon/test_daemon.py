@@ -216,3 +216,26 @@ def test_a_cron_source_is_scheduled_for_its_next_time_not_paused(mirror, sqlite_
     cron_source = next(iter(mirror.sites))  # the first source got the cron schedule
     next_run = datetime.fromisoformat(seen[cron_source]["next_run"])
     assert 0 < (next_run - datetime.now(next_run.tzinfo)).total_seconds() <= 61  # the next full minute
+
+
+def test_sigterm_lets_a_slow_crawl_in_flight_finish_within_the_grace_period(mirror, sqlite_store, tmp_path) -> None:
+    config = mirror.write_config(tmp_path / "sources.yaml", every="1h")
+    for server in mirror.servers.values():
+        server.delay = 0.4  # every answer takes 0.4 s: a crawl is still running when SIGTERM comes
+    daemon = Daemon(config, sqlite_store, DaemonOptions(serve=False, shutdown_timeout=20))
+
+    async def main() -> None:
+        task = asyncio.create_task(daemon.run())
+        deadline = asyncio.get_running_loop().time() + 15
+        while not daemon.inflight and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        assert daemon.inflight, "no crawl started"
+        daemon.stopping.set()  # what SIGTERM does
+        assert await asyncio.wait_for(task, 30) == 0
+
+    asyncio.run(main())
+    states = sqlite_store.source_states()
+    finished = [sid for sid, state in states.items() if state.last_success is not None]
+    assert finished, "the crawls in flight were cut off instead of finishing"
+    assert all(state.consecutive_failures == 0 for state in states.values())
+    assert sqlite_store.latest_articles(100)  # what they fetched was stored
