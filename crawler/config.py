@@ -24,6 +24,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from crawler.durations import parse_duration
 
 DEFAULT_CONFIG = Path("sources.yaml")
+MAX_CONFIG_CHARS = 1_000_000  # thousands of sources fit in a tenth of this
+MAX_CONFIG_NODES = 200_000  # values after alias expansion
+MAX_CONFIG_DEPTH = 32
 CONFIG_ENV = "PROCWATCH_CONFIG"
 
 
@@ -269,13 +272,19 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
 
 def parse_config(text: str, name: str = "sources.yaml", base: Path | None = None) -> Config:
     """Validate sources.yaml text; ``name`` is used in error messages."""
+    if len(text) > MAX_CONFIG_CHARS:
+        size = f"{len(text) / 1_000_000:.1f} million characters"
+        raise ConfigError([ConfigIssue(name, None, "", f"{size}; a sources file is at most 1 million")])
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_size(root, name)  # before anything expands the aliases
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise ConfigError([ConfigIssue(name, line, "", f"invalid YAML: {exc.problem or exc}")]) from None
+    except RecursionError:
+        raise ConfigError([ConfigIssue(name, None, "", "nested too deeply to be a sources file")]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -291,6 +300,26 @@ def parse_config(text: str, name: str = "sources.yaml", base: Path | None = None
     if issues:
         raise ConfigError(issues)
     return config
+
+
+def _check_size(root: yaml.Node | None, name: str) -> None:
+    """Refuse a document that expands into too many nodes or nests too deeply: YAML aliases can make a
+    few lines stand for billions of values (an alias bomb), which would freeze whoever reads them."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)] if root is not None else []
+    seen = 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_CONFIG_NODES or depth > MAX_CONFIG_DEPTH:
+            line = node.start_mark.line + 1
+            what = f"more than {MAX_CONFIG_NODES:,} values once aliases are expanded" if seen > MAX_CONFIG_NODES else (
+                f"nested deeper than {MAX_CONFIG_DEPTH} levels"
+            )
+            raise ConfigError([ConfigIssue(name, line, "", f"{what}; a sources file is not that big")])
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((part, depth + 1) for pair in node.value for part in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, depth + 1) for item in node.value)
 
 
 def _semantic_issues(config: Config, root: yaml.Node | None, name: str) -> Iterable[ConfigIssue]:

@@ -167,6 +167,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=BEIJING)
         self.stopping = asyncio.Event()
         self.inflight: set[asyncio.Task[Any]] = set()
+        self.background: set[asyncio.Future[Any]] = set()
         self.runtime: Runtime | None = None
         self.server: QuietServer | None = None
 
@@ -219,6 +220,25 @@ class Daemon:
         except ConfigError as exc:
             log.error("reload failed, keeping the previous configuration:\n%s", exc)
             return False
+        self._apply(new)
+        return True
+
+    async def reload_in_background(self) -> bool:
+        """:meth:`reload` with the file read and checked in a thread: SIGHUP never stalls the event loop."""
+        try:
+            new = await asyncio.to_thread(load_config, self.config_path)
+        except ConfigError as exc:
+            log.error("reload failed, keeping the previous configuration:\n%s", exc)
+            return False
+        self._apply(new)
+        return True
+
+    def _on_sighup(self) -> None:
+        task = asyncio.ensure_future(self.reload_in_background())
+        self.background.add(task)  # a reference, so the task is not collected while it runs
+        task.add_done_callback(self.background.discard)
+
+    def _apply(self, new: Config) -> None:
         old = {s.id: s for s in self.config.enabled_sources}
         fresh = {s.id: s for s in new.enabled_sources}
         for source_id in old.keys() - fresh.keys():
@@ -234,7 +254,6 @@ class Daemon:
         log.info(
             "reloaded %s: %d added, %d removed, %d changed", self.config_path, len(added), len(removed), len(changed)
         )
-        return True
 
     # -- health -------------------------------------------------------------------------------
 
@@ -261,7 +280,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
-        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
         options = self.options
         base_url = options.base_url or f"http://{options.host}:{options.port}"
         async with Fetcher.from_settings(self.config.settings) as fetcher:

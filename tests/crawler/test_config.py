@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -308,3 +309,28 @@ def error_of_at(base: Path, text: str) -> str:
     with pytest.raises(ConfigError) as info:
         parse_config(text, "sources.yaml", base=base / "sources.yaml")
     return str(info.value)
+
+
+def _alias_bomb(levels: int) -> str:
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for level in range(1, levels + 1):
+        refs = ", ".join([f"*a{level - 1}"] * 9)
+        lines.append(f"a{level}: &a{level} [{refs}]")
+    return "\n".join(lines) + "\nsources: []\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (_alias_bomb(9), "more than 200,000 values once aliases are expanded"),  # 9**10 values: never ended before
+        ("sources:\n  - " + "[" * 1000 + "]" * 1000 + "\n", "nested too deeply"),  # was a RecursionError traceback
+        ("x: " + "[" * 40 + "]" * 40 + "\nsources: []\n", "nested deeper than 32 levels"),
+        ("# " + "x" * 1_500_000 + "\nsources: []\n", "1.5 million characters; a sources file is at most 1 million"),
+    ],
+)
+def test_hostile_sources_files_are_refused_quickly_with_one_line(text: str, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(message)) as raised:
+        load_config(path)  # before the bounds, the alias bomb never returned
+    assert len(str(raised.value).splitlines()) == 1 and str(path) in str(raised.value)
