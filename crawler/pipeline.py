@@ -155,10 +155,16 @@ class Crawl:
         requests_before = self.fetcher.requests_sent
         adapter = registry[self.source.adapter](self.source)
         cancelled = False
+        self._list_responses: dict[str, Response] = {}
         try:
             links = await self._collect_links(adapter, report)
             if report.ok:
                 await self._fetch_articles(adapter, links, report)
+                # The list pages' validators last, and only when every listed article was stored: else
+                # the next run must read the lists again to find the ones that failed.
+                if not any(article.outcome in ("error", "blocked") for article in report.articles):
+                    for url, response in self._list_responses.items():
+                        await self._save_validators(url, response)
         except asyncio.CancelledError:
             cancelled = True  # shutting down: an interrupted crawl is not a failure of the source
             raise
@@ -190,6 +196,11 @@ class Crawl:
             self._fetched(url, exc.status, 0, time.monotonic() - started, exc.kind)
             raise
         self._last = (response.status, len(response.content), response.elapsed)
+        return response
+
+    async def _save_validators(self, url: str, response: Response) -> None:
+        """Remember a page's ETag/Last-Modified, only once what they vouch for is stored: validators
+        saved first would answer 304 next time for content that was never kept."""
         if not self.dry_run and not response.not_modified:  # a 304 confirms the validators we hold
             await self.store.run(
                 self.store.save_validators,
@@ -198,7 +209,6 @@ class Crawl:
                 last_modified=response.headers.get("last-modified"),
                 status=response.status,
             )
-        return response
 
     def _fetched(self, url: str, status: int | None, size: int, elapsed: float, outcome: str) -> None:
         self.on_fetch(FetchLog(self.source.id, url, status, size, elapsed, outcome))
@@ -240,6 +250,7 @@ class Crawl:
                 report.list_errors.append(f"{url}: list page {problem}")
                 report.list_pages -= 1
                 continue
+            self._list_responses[url] = response
             page = adapter.parse_list(response.decode(self.source.encoding).text, response.url, backfill=budget)
             for link in page.links:
                 links.setdefault(link.url, link)
@@ -301,6 +312,9 @@ class Crawl:
         if gone:
             if known and not self.dry_run:
                 removed = await self.store.run(self.store.mark_removed, link.url, reason=gone)
+                # The gone answer's validators replace the live page's: if the page comes back unchanged,
+                # a conditional request must not answer 304 and hide the restoration.
+                await self._save_validators(link.url, response)
                 return ArticleResult(link.url, "removed" if removed else "unchanged", title=link.title)
             return ArticleResult(link.url, "error", title=link.title, error=gone)
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -326,6 +340,7 @@ class Crawl:
             return result
         mentions = self.campaigns.extract(f"{article.title}\n{article.body_text}") if self.campaigns else ()
         outcome = await self.store.run(self.store.record, self.source.id, article, mentions=mentions)
+        await self._save_validators(link.url, response)  # after the version they vouch for
         result.outcome = str(outcome.kind)
         result.duplicate_of, result.version_id, result.article_id = (
             outcome.duplicate_of,

@@ -64,6 +64,28 @@ def test_steady_state_without_rechecks_fetches_list_pages_only(mirror, sqlite_st
     assert server.conditional_requests[mirror.sites["spp"].list_path] == 1
 
 
+def test_an_article_that_failed_is_fetched_by_the_next_run_although_the_list_is_unchanged(
+    mirror, sqlite_store, tmp_path
+) -> None:
+    """The list's validators are kept only once every listed article is stored: a list that answered
+    304 after a half-failed crawl would hide the failed article for good (the portal publishes nothing
+    new, so the list never changes again)."""
+    from crawler.demo.server import Page
+
+    site = mirror.sites["spp"]
+    server, path = mirror.servers["spp"], site.articles[0].path
+    saved = server.pages[path]
+    server.set(path, Page(b"server error", status=500))
+    first = crawl(mirror, sqlite_store, tmp_path, "spp", recheck_listed=False)
+    assert first.count("error") == 1 and sqlite_store.get_article(mirror.url("spp", path)) is None
+    server.set(path, saved)
+    second = crawl(mirror, sqlite_store, tmp_path, "spp", recheck_listed=False)
+    assert second.count("new") == 1 and sqlite_store.get_article(mirror.url("spp", path)) is not None
+    third = crawl(mirror, sqlite_store, tmp_path, "spp", recheck_listed=False)  # now complete: the list may 304
+    # only the third read of the list was conditional: the first crawl's validators were never kept
+    assert third.articles == [] and server.conditional_requests[site.list_path] == 1
+
+
 def test_an_edited_article_yields_exactly_one_new_version(mirror, sqlite_store, tmp_path) -> None:
     crawl(mirror, sqlite_store, tmp_path, "spp")
     url = mirror.edit("spp", 0, body=mirror.article("spp", 0).body + "\n会议要求,狠抓工作落实。")
