@@ -251,7 +251,10 @@ class Crawl:
                 report.list_pages -= 1
                 continue
             self._list_responses[url] = response
-            page = adapter.parse_list(response.decode(self.source.encoding).text, response.url, backfill=budget)
+            text = response.decode(self.source.encoding).text
+            # parsing a list is CPU work proportional to the page: off the event loop, so health and
+            # other sources stay served while a huge page is read
+            page = await asyncio.to_thread(adapter.parse_list, text, response.url, backfill=budget)
             for link in page.links:
                 links.setdefault(link.url, link)
             if url in first_pages and not self.dry_run:
