@@ -139,3 +139,65 @@ def test_fetch_while_the_daemon_writes_to_the_same_sqlite_file(bulk_mirror, tmp_
             "SELECT count(*) FROM article_version v JOIN article a ON a.id = v.article_id WHERE a.source_id = 'bulk'"
         ).fetchone()[0]
     assert bulk == ARTICLES and versions == ARTICLES  # three writers and a daemon: each article once
+
+
+STATIC, DAEMON_KILLS, EDITED = 40, 10, (3, 17, 31)
+
+
+def daemon_crash_run(db: str, tmp_path: Path, seed: int) -> None:
+    """A portal that publishes nothing new after the start: the daemon (conditional list requests) is
+    SIGKILLed at random points ten times, then one steady-state crawl must find every article; three
+    articles are edited and `fetch` (which re-checks them) is killed a few times, then one run must
+    find every edit. Validators kept before what they vouch for made the list, or the edited page,
+    answer 304 for content that was never stored."""
+    site = bulk_site(STATIC, site_id="static", per_page=STATIC)
+    with Mirror([site]) as mirror:
+        mirror.servers["static"].delay = 0.03  # a crawl takes a couple of seconds: kills land inside it
+        config = mirror.write_config(tmp_path / "sources.yaml", every="1s")
+        rng = random.Random(seed)
+        base = [sys.executable, "-m", "crawler"]
+        where = ["--config", str(config), "--db", db]
+
+        def kill_at_random(command: list[str], times: int) -> None:
+            for _ in range(times):
+                process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(rng.uniform(0.8, 3.0))
+                process.send_signal(signal.SIGKILL)
+                process.wait(30)
+
+        def run(*args: str) -> None:
+            done = subprocess.run([*base, *args, *where], cwd=ROOT, capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stderr
+
+        kill_at_random([*base, "run", *where, "--port", "0"], DAEMON_KILLS)
+        run("fetch", "static", "--no-recheck")  # what the daemon's next cycle does: the list, conditionally
+        assert count(db, "SELECT count(*) FROM article WHERE source_id = 'static'") == STATIC
+        for index in EDITED:
+            mirror.edit("static", index, body=mirror.article("static", index).body + f"\n补充说明第{index}条。")
+        kill_at_random([*base, "fetch", "static", *where], 4)
+        run("fetch", "static")
+    assert count(db, "SELECT count(*) FROM article WHERE source_id = 'static' AND version_count = 2") == len(EDITED)
+    assert count(db, "SELECT count(*) FROM article_version") == STATIC + len(EDITED)
+
+
+def count(db: str, sql: str) -> int:
+    engine = create_engine(db if "://" in db else f"sqlite:///{db}")
+    with engine.connect() as connection:
+        value = connection.execute(text(sql)).scalar()
+    engine.dispose()
+    return int(value or 0)
+
+
+def test_a_daemon_killed_at_random_points_loses_no_article_and_no_edit_on_sqlite(tmp_path) -> None:
+    db = tmp_path / "daemon-crash.sqlite3"
+    daemon_crash_run(str(db), tmp_path, seed=3)
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.postgres
+def test_a_daemon_killed_at_random_points_loses_no_article_and_no_edit_on_postgres(postgres_url, tmp_path) -> None:
+    from tests.conftest import _reset_postgres
+
+    _reset_postgres(postgres_url)
+    daemon_crash_run(postgres_url, tmp_path, seed=4)
