@@ -7,8 +7,15 @@ SQLite is the default (a file in the user's data directory); any SQLAlchemy URL 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: one process at a time is then the user's to ensure
+    fcntl = None  # type: ignore[assignment]
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -16,10 +23,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from platformdirs import user_data_dir
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 
 DATABASE_ENV = "PROCWATCH_DATABASE_URL"
 MIGRATIONS = Path(__file__).with_name("migrations")
+SCHEMA_LOCK_KEY = 0x70726F63  # "proc": the advisory lock that serialises schema creation on PostgreSQL
 
 
 class SchemaError(Exception):
@@ -101,12 +109,44 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     return before, current_revision(engine)
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create the schema in an empty database; refuse a database at an older revision.
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[None]:
+    """One process at a time creates or checks the schema: two daemons started at once on a new
+    database would otherwise both create it (a PostgreSQL advisory lock; on SQLite an flock on the
+    database file, which does not touch SQLite's own byte-range locks)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                connection.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or fcntl is None:
+        yield
+        return
+    with open(database, "ab") as handle:  # before any connection: even switching to WAL needs the file quiet
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
-    An existing database is never migrated implicitly: the user decides when to run
-    ``procwatch db upgrade`` (and can back up first).
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the schema in an empty database; refuse a database with data at an older revision.
+
+    A database with data is never migrated implicitly: the user decides when to run ``procwatch db
+    upgrade`` (and can back up first). A database without data (new, or its creation interrupted)
+    is brought up to date: there is nothing to back up.
     """
+    with schema_lock(engine):
+        _ensure_schema(engine)
+
+
+def _ensure_schema(engine: Engine) -> None:
     current, head = current_revision(engine), head_revision()
     if current == head:
         return
@@ -127,9 +167,21 @@ def ensure_schema(engine: Engine) -> None:
         raise SchemaError(
             f"database schema revision {current} is newer than this procwatch knows ({head}); upgrade procwatch"
         )
+    if _holds_no_data(engine):
+        upgrade(engine)  # a first creation cut short, or a database never used: resume
+        return
     raise SchemaError(
         f"database schema is at revision {current}, this procwatch needs {head}: run 'procwatch db upgrade'"
     )
+
+
+def _holds_no_data(engine: Engine) -> bool:
+    tables = set(inspect(engine).get_table_names())
+    with engine.connect() as connection:
+        for table in ("article", "source_state"):
+            if table in tables and connection.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first():
+                return False
+    return True
 
 
 def open_database(url: str | None = None) -> Engine:

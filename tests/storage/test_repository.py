@@ -228,3 +228,36 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_store: Store) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_an_interrupted_first_creation_is_resumed_not_refused(tmp_path) -> None:
+    engine = make_engine(str(tmp_path / "half.sqlite3"))
+    upgrade(engine, "0001")  # what a kill during the very first start leaves behind: no data yet
+    ensure_schema(engine)
+    from storage.db import current_revision
+
+    assert current_revision(engine) == head_revision()
+
+
+def _first_start(url: str) -> str:
+    from storage.db import current_revision
+
+    engine = make_engine(url)
+    ensure_schema(engine)
+    return current_revision(engine) or ""
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_processes_starting_at_once_on_a_new_database_create_the_schema_once(backend, tmp_path, request) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    if backend == "postgres":
+        from tests.conftest import _reset_postgres
+
+        url = request.getfixturevalue("postgres_url")
+        _reset_postgres(url)  # a new, empty database
+    else:
+        url = str(tmp_path / "new.sqlite3")
+    with ProcessPoolExecutor(4) as pool:
+        revisions = list(pool.map(_first_start, [url] * 4))
+    assert revisions == [head_revision()] * 4
