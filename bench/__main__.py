@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from bench.common import Row, machine
 
-BENCHMARKS = ["extraction", "crawl", "storage", "campaigns"]
+BENCHMARKS = ["extraction", "crawl", "storage", "campaigns", "serve"]
 
 
 def main(argv: list[str] | None = None) -> int:

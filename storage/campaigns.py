@@ -53,6 +53,7 @@ class CampaignRepository:
     """Mixed into :class:`storage.Store`, which provides the engine and transactions."""
 
     engine: Engine
+    read_engine: Engine  # the same database; its transactions never take SQLite's write lock
     transaction: Callable[[], AbstractContextManager[Session]]
 
     def record_mentions(
@@ -166,11 +167,11 @@ class CampaignRepository:
         if new_since is not None:
             statement = statement.where(Campaign.first_seen_at >= new_since)
         statement = statement.order_by(col(Campaign.first_seen_at).desc(), col(Campaign.id).desc()).limit(limit)
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             return [(campaign, n) for campaign, n in session.exec(statement).all()]
 
     def campaign_spread(self, name: str) -> CampaignSpread | None:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             campaign = session.exec(select(Campaign).where(Campaign.name == name)).first()
             if campaign is None:
                 return None
@@ -187,7 +188,7 @@ class CampaignRepository:
         if not version_ids:
             return {}
         out: dict[int, list[tuple[Campaign, CampaignMention]]] = {}
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             rows = session.exec(
                 select(Campaign, CampaignMention)
                 .join(CampaignMention, col(CampaignMention.campaign_id) == Campaign.id)
@@ -228,7 +229,7 @@ class CampaignRepository:
             .where(Campaign.first_seen_at >= since, col(Campaign.status).is_(None))
             .order_by(spread.c.sources.desc(), col(Campaign.first_seen_at).desc(), col(Campaign.id))
         )
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             rows = [(c, n) for c, n in session.exec(statement).all() if c.name not in exclude][:limit]
             ids = [c.id for c, _ in rows]
             by_campaign: dict[int, list[tuple[CampaignSource, Article | None]]] = {}
@@ -246,13 +247,9 @@ class CampaignRepository:
         if status is not None and status not in CAMPAIGN_STATUSES:
             raise ValueError(f"status must be one of {', '.join(CAMPAIGN_STATUSES)}, got {status!r}")
 
-        def attempt() -> Campaign | None:
-            with Session(self.engine, expire_on_commit=False) as session:
-                campaign = session.exec(select(Campaign).where(Campaign.name == name)).first()
-                if campaign is not None:
-                    campaign.status = status
-                    session.add(campaign)
-                    session.commit()
-                return campaign
-
-        return attempt()
+        with self.transaction() as session:
+            campaign = session.exec(select(Campaign).where(Campaign.name == name)).first()
+            if campaign is not None:
+                campaign.status = status
+                session.add(campaign)
+            return campaign

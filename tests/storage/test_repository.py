@@ -261,3 +261,29 @@ def test_processes_starting_at_once_on_a_new_database_create_the_schema_once(bac
     with ProcessPoolExecutor(4) as pool:
         revisions = list(pool.map(_first_start, [url] * 4))
     assert revisions == [head_revision()] * 4
+
+
+def test_readers_never_wait_for_a_writer_on_sqlite(tmp_path) -> None:
+    """The feed server reads while the crawler writes: reads begin deferred, never taking the write lock."""
+    import threading
+
+    engine = make_engine(str(tmp_path / "rw.sqlite3"))
+    ensure_schema(engine)
+    store = Store(engine)
+    store.record("spp", PAGE)
+    holding, read_done = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store.transaction() as session:  # BEGIN IMMEDIATE: holds the write lock until commit
+            session.exec(text("UPDATE article SET title = 'x' WHERE 1 = 0"))
+            holding.set()
+            read_done.wait(60)  # the lock is held until the reader is done (or a minute)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    assert holding.wait(10)
+    try:
+        assert [a.title for a in store.latest_articles(10)] == ["最高检召开党组会"]  # would wait out the lock
+    finally:
+        read_done.set()
+        thread.join(60)
