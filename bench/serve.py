@@ -20,12 +20,26 @@ from pathlib import Path
 import httpx
 
 from bench.common import Row, verdict
-from bench.storage import CONFIG, build_archive, pages
-from storage import Store, make_engine
+from bench.storage import CONFIG, build_archive
 
 READERS = 20
 FEED_P50_MS, FEED_P99_MS, HEALTH_P99_MS = 20.0, 100.0, 50.0
 ROOT = Path(__file__).resolve().parents[1]
+
+
+WRITER = """
+import sys, time
+from bench.storage import pages
+from storage import Store, make_engine
+store, until, n = Store(make_engine(sys.argv[1])), time.perf_counter() + float(sys.argv[2]), 0
+started = time.perf_counter()
+for page in pages(100_000, seed=99):
+    if time.perf_counter() > until:
+        break
+    store.record(f"s{n % 20}", page)
+    n += 1
+print(n, time.perf_counter() - started)
+"""
 
 
 def _free_port() -> int:
@@ -85,25 +99,19 @@ def load(directory: Path, versions: int, seconds: float) -> dict[str, float]:
                         into.append((time.perf_counter() - started) * 1000)
                         errors[0] += not ok
 
-        def writer() -> None:
-            store = Store(make_engine(str(database)))
-            for page in pages(100_000, seed=99):
-                if stop.is_set():
-                    break
-                store.record(f"s{written[0] % 20}", page)
-                written[0] += 1
-            store.engine.dispose()
-
+        # The writer in a process of its own, as the crawler is: threads here would only measure the GIL.
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(database), str(seconds)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
         threads = [threading.Thread(target=reader, args=(i,)) for i in range(READERS)]
-        threads.append(threading.Thread(target=writer))
-        started = time.perf_counter()
         for thread in threads:
             thread.start()
         time.sleep(seconds)
         stop.set()
         for thread in threads:
             thread.join(60)
-        elapsed = time.perf_counter() - started
+        out, _ = writer.communicate(timeout=120)
+        written[0], elapsed = int(out.split()[0]), float(out.split()[1])
     finally:
         server.terminate()
         server.wait(30)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Callable
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
@@ -30,6 +31,40 @@ MAX_PARAMETER = 200  # a filter longer than this is a mistake or an attack, not 
 HealthHook = Callable[[], dict[str, Any]]
 
 
+FEED_FRESHNESS = 2.0  # seconds a rendered feed is served again: readers poll in minutes, bursts share one build
+HEALTH_FRESHNESS = 1.0
+
+
+class ShortCache:
+    """Results kept for a few seconds, built once however many requests ask at the same moment (the
+    build runs in a thread). Under 20 concurrent readers the feed is built once per interval instead
+    of once per request."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._entries: dict[Any, tuple[float, Any]] = {}
+        self._building: dict[Any, asyncio.Future[Any]] = {}
+
+    async def get(self, key: Any, build: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        pending = self._building.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Any] = asyncio.ensure_future(asyncio.to_thread(build))
+        self._building[key] = future
+        try:
+            value = await asyncio.shield(future)
+        finally:
+            self._building.pop(key, None)
+        self._entries[key] = (time.monotonic() + self.seconds, value)
+        if len(self._entries) > 1024:  # filters make keys; keep the memory bounded
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+        return value
+
+
 def _int(value: str | None, default: int) -> int:
     try:
         return int(value) if value is not None else default
@@ -41,6 +76,8 @@ def create_app(
     store: Store, config: Callable[[], Config], *, base_url: str | None = None, health: HealthHook | None = None
 ) -> Starlette:
     """``config`` is called per request, so a reloaded sources.yaml takes effect at once."""
+    rendered = ShortCache(FEED_FRESHNESS)
+    health_cache = ShortCache(HEALTH_FRESHNESS)
 
     def base(request: Request) -> str:
         """The configured base URL, else the address the server is bound to: never the request's Host
@@ -89,9 +126,13 @@ def create_app(
             fulltext=params.get("fulltext") in ("1", "true", "yes"),
         )
         fmt = "rss" if extension == "xml" else "atom"
-        items = await asyncio.to_thread(items_for, store, current, spec, query)
-        body = render_feed(spec, items, fmt, base(request))
-        return conditional(request, body, MEDIA_TYPES[fmt], newest_update(items) if items else None)
+
+        def build() -> tuple[bytes, Any]:
+            items = items_for(store, current, spec, query)
+            return render_feed(spec, items, fmt, base(request)), newest_update(items) if items else None
+
+        body, last_modified = await rendered.get((path, fmt, str(request.url.query), base(request)), build)
+        return conditional(request, body, MEDIA_TYPES[fmt], last_modified)
 
     async def index(request: Request) -> Response:
         return conditional(request, index_html(catalog(config()), base(request)), "text/html; charset=utf-8")
@@ -99,22 +140,21 @@ def create_app(
     async def outline(request: Request) -> Response:
         return conditional(request, opml(catalog(config()), base(request)), "text/x-opml; charset=utf-8")
 
+    def stored_health() -> dict[str, Any]:
+        states = store.source_states()
+        return {
+            "status": "ok",
+            "sources": {
+                sid: {
+                    "last_success": s.last_success.isoformat() if s.last_success else None,
+                    "consecutive_failures": s.consecutive_failures,
+                }
+                for sid, s in states.items()
+            },
+        }
+
     async def healthz(request: Request) -> Response:
-        if health is not None:
-            return JSONResponse(await asyncio.to_thread(health))
-        states = await asyncio.to_thread(store.source_states)
-        return JSONResponse(
-            {
-                "status": "ok",
-                "sources": {
-                    sid: {
-                        "last_success": s.last_success.isoformat() if s.last_success else None,
-                        "consecutive_failures": s.consecutive_failures,
-                    }
-                    for sid, s in states.items()
-                },
-            }
-        )
+        return JSONResponse(await health_cache.get("health", health or stored_health))
 
     return Starlette(
         routes=[

@@ -27,6 +27,7 @@ def test_quick_benchmark_prints_every_figure() -> None:
         "bytes per stored version",
         "`all` feed",
         "campaigns | throughput",
+        "/all.xml p50",
     ):
         assert figure in measures, figure
     assert "machine:" in result.stdout

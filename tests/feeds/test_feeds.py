@@ -176,6 +176,29 @@ def test_feed_links_never_follow_the_host_header(world) -> None:
     assert "evil.example" not in body and "evil.example" not in unconfigured.get("/feeds.opml").text
 
 
+def test_a_burst_of_requests_shares_one_feed_build(world, monkeypatch) -> None:
+    import asyncio
+
+    import httpx
+
+    import feeds.server
+
+    config, store = world
+    builds = []
+    real = feeds.server.items_for
+    monkeypatch.setattr(feeds.server, "items_for", lambda *args: builds.append(1) or real(*args))
+    app = create_app(store, lambda: config, base_url=BASE)
+
+    async def burst() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            answers = await asyncio.gather(*(client.get("/all.xml") for _ in range(20)))
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(burst()) == [200] * 20
+    assert len(builds) == 1  # twenty readers at once, one query and one rendering
+
+
 def test_server_index_opml_health_and_no_traversal(client) -> None:
     index = client.get("/").text
     assert '<link rel="alternate" type="application/rss+xml"' in index and f"{BASE}/all.xml" in index
