@@ -26,6 +26,8 @@ from storage.types import utcnow
 
 ProgressHook = Callable[[str, int, int], None]
 
+LIST_PARSE_BUDGET = 30.0  # seconds; a list page of 20,000 links takes about 0.4 s
+
 
 @dataclass
 class ArticleResult:
@@ -253,8 +255,15 @@ class Crawl:
             self._list_responses[url] = response
             text = response.decode(self.source.encoding).text
             # parsing a list is CPU work proportional to the page: off the event loop, so health and
-            # other sources stay served while a huge page is read
-            page = await asyncio.to_thread(adapter.parse_list, text, response.url, backfill=budget)
+            # other sources stay served while a huge page is read, and within a budget
+            try:
+                page = await asyncio.wait_for(
+                    asyncio.to_thread(adapter.parse_list, text, response.url, backfill=budget), LIST_PARSE_BUDGET
+                )
+            except TimeoutError:
+                report.list_errors.append(f"{url}: list page not parsed within {LIST_PARSE_BUDGET:.0f} s")
+                report.list_pages -= 1
+                continue
             for link in page.links:
                 links.setdefault(link.url, link)
             if url in first_pages and not self.dry_run:

@@ -28,6 +28,7 @@ def test_quick_benchmark_prints_every_figure() -> None:
         "`all` feed",
         "campaigns | throughput",
         "/all.xml p50",
+        "links in one <div>",
     ):
         assert figure in measures, figure
     assert "machine:" in result.stdout

@@ -239,3 +239,36 @@ def test_sigterm_lets_a_slow_crawl_in_flight_finish_within_the_grace_period(mirr
     assert finished, "the crawls in flight were cut off instead of finishing"
     assert all(state.consecutive_failures == 0 for state in states.values())
     assert sqlite_store.latest_articles(100)  # what they fetched was stored
+
+
+def test_health_is_answered_while_a_huge_list_page_is_parsed(mirror, sqlite_store, tmp_path) -> None:
+    import httpx
+
+    from crawler.demo.server import Page
+
+    site = mirror.sites["spp"]
+    links = "".join(
+        f'<li><a href="/spp/xwfbh/202407/t20240709_{i}.shtml">标题{i}</a> <span>2024-07-09</span></li>' for i in range(20_000)
+    )
+    mirror.servers["spp"].set(site.list_path, Page(f"<html><body><ul>{links}</ul></body></html>".encode()))
+    config = mirror.write_config(tmp_path / "sources.yaml", every="1h")
+    port = free_port()
+    daemon = Daemon(config, sqlite_store, DaemonOptions(port=port, recheck_every=timedelta(hours=1)))
+    answered: list[float] = []
+
+    async def main() -> None:
+        task = asyncio.create_task(daemon.run())
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            deadline = asyncio.get_running_loop().time() + 20
+            while not daemon.inflight and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+            while daemon.inflight and asyncio.get_running_loop().time() < deadline:  # during the crawls
+                started = asyncio.get_running_loop().time()
+                assert (await client.get("/healthz")).status_code == 200  # a 5 s timeout would raise
+                answered.append(asyncio.get_running_loop().time() - started)
+                await asyncio.sleep(0.1)
+        daemon.stopping.set()
+        assert await asyncio.wait_for(task, 30) == 0
+
+    asyncio.run(main())
+    assert answered, "no crawl was in flight to poll during"
