@@ -144,7 +144,15 @@ def schema_lock(engine: Engine) -> Iterator[None]:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:" or fcntl is None:
         yield
         return
-    with open(database, "ab") as handle:  # before any connection: even switching to WAL needs the file quiet
+    try:  # before any connection: even switching to WAL needs the file quiet
+        handle = open(database, "ab")  # noqa: SIM115 - held for the whole block below
+    except OSError:
+        try:
+            handle = open(database, "rb")  # noqa: SIM115 - a read-only file can still be locked
+        except OSError:
+            yield  # cannot be opened at all: connecting will say why
+            return
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
