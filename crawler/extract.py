@@ -151,18 +151,20 @@ def extract_article(
     header = _header(page_text, title, lines)
 
     published, meta_published = _published(tree, metas, selectors, header, body_text, url, rules)
+    status = _status(body_text, node, attachments)
+    keep_html = node is not None and (body_text or status in ("media", "attachment"))  # the poster, the files
     return ExtractedArticle(
         url=url,
         title=title,
         published_at=published,
         body_text=body_text,
-        body_html=sanitize_html(node.html or "", url) if node is not None and body_text else "",
+        body_html=sanitize_html(node.html or "", url) if keep_html and node is not None else "",
         source_label=_labelled(tree, metas, selectors.source_label, "source", header, rules),
         author=_labelled(tree, metas, selectors.author, "author", header, rules),
         encoding=encoding,
         body_method=method,
         meta_published_at=meta_published,
-        status=_status(body_text, node, attachments),
+        status=status,
         attachments=attachments,
         rules=rules,
     )

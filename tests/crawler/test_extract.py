@@ -175,6 +175,8 @@ def test_a_thin_body_is_a_result_with_a_status_not_an_exception(
     article = extract_article(_page(body), "http://www.x.gov.cn/a.html")
     assert article.title == "检察机关开展专项监督"
     assert article.status == status and article.attachments == attachments
+    if status == "media":
+        assert 'src="http://www.x.gov.cn/poster.jpg"' in article.body_html  # the poster is what the page says
 
 
 def test_attachments_are_recorded_beside_a_full_body() -> None:
