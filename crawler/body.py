@@ -1,10 +1,11 @@
 """Finding an article's body in a page and cutting it down to the article.
 
 Candidates, first hit wins: per-source selector, CMS body markers (``<!--<$[信息内容]>begin-->``,
-``ContentStart``), known CMS containers (``.TRS_Editor``, ``#zoom`` ...), containers named like a body
-(``id``/``class`` words such as ``content``, ``zoom``, ``article``), then a text-density score. The
-chosen node is then cut down with :mod:`crawler.chrome`: the same lines are removed from the text
-and from the HTML, so what a reader sees in a feed is what was hashed and scanned for campaigns.
+``ContentStart``), known CMS containers (``.TRS_Editor``, ``#zoom`` ...), then a text-density score,
+widened to the nearest ancestor named like a body (``id``/``class`` words such as ``content``,
+``zoom``, ``article``) when that adds little but the rest of the body. The chosen node is then cut
+down with :mod:`crawler.chrome`: the same lines are removed from the text and from the HTML, so
+what a reader sees in a feed is what was hashed and scanned for campaigns.
 """
 
 from __future__ import annotations
@@ -91,16 +92,6 @@ class Line:
 
     text: str
     nodes: list[LexborNode] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Body:
-    """The article's body: text as published, safe-to-clean HTML, and how it was found."""
-
-    text: str
-    html: str
-    method: str  # selector, marker, container, density
-    node: LexborNode
 
 
 def find_body(

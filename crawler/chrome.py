@@ -99,7 +99,7 @@ def is_credit_line(line: str) -> bool:
     return len(flat) <= CREDIT_MAX and (flat.startswith(r.credits) or any(phrase in flat for phrase in r.promo))
 
 
-def _is_head_line(flat: str, title: str) -> bool:
+def _is_head_line(flat: str) -> bool:
     if not flat:
         return True
     if len(flat) > HEAD_MAX:
@@ -128,9 +128,9 @@ def _headline_lines(flats: list[str], index: int, title: str) -> int:
     return 0
 
 
-def _prose(flat: str, title: str) -> int:
+def _prose(flat: str) -> int:
     """Characters of running text on a line (0 for metadata and short labels)."""
-    if _is_head_line(flat, title) or not (len(flat) >= 20 or _SENTENCE_END.search(flat)):
+    if _is_head_line(flat) or not (len(flat) >= 20 or _SENTENCE_END.search(flat)):
         return 0
     return len(flat)
 
@@ -145,18 +145,19 @@ def article_span(lines: list[str], title: str = "") -> tuple[int, int]:
     """
     flat_title = squash(title)
     flats = [squash(line) for line in lines]
+    prose = [_prose(flat) for flat in flats]
     r = rules()
     markers = [index for index, flat in enumerate(flats) if flat.startswith(r.end)]
     bounds = list(zip([0] + [m + 1 for m in markers], [*markers, len(flats)], strict=True))
-    start, end = max(bounds, key=lambda b: sum(_prose(flats[i], flat_title) for i in range(*b)))
+    start, end = max(bounds, key=lambda b: sum(prose[b[0] : b[1]]))
     first = start
     if start > 0:  # the article follows a box (相关新闻: ...): the box's link titles are no prose
-        while start < end and not _prose(flats[start], flat_title) and not flats[start].endswith(":"):
+        while start < end and not prose[start] and not flats[start].endswith(":"):
             start += 1
     while start < end:
         if taken := _headline_lines(flats, start, flat_title):
             start += taken
-        elif _is_head_line(flats[start], flat_title):
+        elif _is_head_line(flats[start]):
             label_only = flats[start].endswith(":") and len(flats[start]) <= 8
             start += 2 if label_only else 1  # "来源:" on its own line: the value follows
         else:
@@ -165,7 +166,7 @@ def article_span(lines: list[str], title: str = "") -> tuple[int, int]:
         start = first  # everything looked like metadata: keep the page rather than nothing
     prose_after = [False] * (end + 1)  # prose_after[i]: running text somewhere in lines[i:end]
     for index in range(end - 1, start - 1, -1):
-        prose_after[index] = prose_after[index + 1] or bool(_prose(flats[index], flat_title))
+        prose_after[index] = prose_after[index + 1] or bool(prose[index])
     end = next(
         (i for i in range(start + 1, end) if flats[i].startswith(r.tail_end) and not prose_after[i + 1]), end
     )

@@ -54,10 +54,8 @@ def strip_pinyin(text: str) -> str:
     stripped, count = _PINYIN_TONED.subn("", text)
     if count >= 2:
         return _PINYIN_ANY.sub("", stripped)
-    plain = _PINYIN_PLAIN.findall(stripped)
-    if len(plain) >= PLAIN_PINYIN_MIN:
-        stripped = _PINYIN_PLAIN.sub("", stripped)
-    return stripped
+    plain, count = _PINYIN_PLAIN.subn("", stripped)
+    return plain if count >= PLAIN_PINYIN_MIN else stripped
 
 
 @lru_cache(maxsize=1)
