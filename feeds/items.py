@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import quote
 
 from crawler.config import Config
@@ -18,6 +18,7 @@ from crawler.dates import BEIJING
 from feeds.catalog import FeedSpec
 from feeds.safety import clean_html, clean_text
 from storage import Store
+from storage.campaigns import EMERGING_MIN_SOURCES, EMERGING_WINDOW
 from storage.diff import diff_html
 from storage.models import Article, ArticleVersion, Campaign, CampaignMention, EventKind
 
@@ -176,16 +177,12 @@ def campaign_items(store: Store, config: Config, query: FeedQuery, source_ids: l
     return items
 
 
-EMERGING_DAYS = 30
-EMERGING_MIN_SOURCES = 2
-
-
 def emerging_items(store: Store, config: Config, query: FeedQuery, *, now: datetime | None = None) -> list[FeedItem]:
     """Names in no lexicon that several sources took up in the last 30 days: one item each, dated when
     the second source mentioned it (the moment it became more than one portal's wording)."""
     from crawler.campaigns import load_lexicon
 
-    since = (now or datetime.now(BEIJING)) - timedelta(days=EMERGING_DAYS)
+    since = (now or datetime.now(BEIJING)) - EMERGING_WINDOW
     known = load_lexicon(config.lexicon_path).kinds
     rows = store.emerging(since=since, min_sources=EMERGING_MIN_SOURCES, exclude=known, limit=query.limit)
     names = {s.id: s.name for s in config.sources}

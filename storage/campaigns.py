@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import Engine
@@ -47,6 +47,9 @@ class EmergingCampaign:
 
 
 CAMPAIGN_STATUSES = ("accepted", "muted")
+#: what "emerging" means unless asked otherwise: first seen within this window, taken up by this many sources
+EMERGING_WINDOW = timedelta(days=30)
+EMERGING_MIN_SOURCES = 2
 
 
 class CampaignRepository:
@@ -202,7 +205,7 @@ class CampaignRepository:
         self,
         *,
         since: datetime,
-        min_sources: int = 2,
+        min_sources: int = EMERGING_MIN_SOURCES,
         exclude: Collection[str] = (),
         limit: int = 100,
     ) -> list[EmergingCampaign]:

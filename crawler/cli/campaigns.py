@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,10 +25,9 @@ from crawler.cli.app import (
 from crawler.dates import BEIJING, beijing_iso, beijing_minute
 from crawler.decode import decode_html
 from crawler.extract import ExtractionError, extract_article
-from storage.campaigns import EmergingCampaign
+from storage.campaigns import EMERGING_MIN_SOURCES, EMERGING_WINDOW, EmergingCampaign
 from storage.models import Campaign
 
-EMERGING_DAYS = 30
 LexiconOption = Annotated[
     Path | None, typer.Option("--lexicon", help="your lexicon file [default: settings.lexicon of the sources file]")
 ]
@@ -179,7 +178,7 @@ def _lexicon_and_file(config: Path | None, lexicon: Path | None) -> tuple[Lexico
 @campaigns_app.command("emerging")
 def emerging_command(
     since: Annotated[str | None, typer.Option(help="first seen on or after DATE [default: 30 days ago]")] = None,
-    min_sources: Annotated[int, typer.Option(min=1, help="mentioned by at least N sources")] = 2,
+    min_sources: Annotated[int, typer.Option(min=1, help="mentioned by at least N sources")] = EMERGING_MIN_SOURCES,
     json: JsonOption = False,
     config: ConfigOption = None,
     lexicon: LexiconOption = None,
@@ -187,7 +186,7 @@ def emerging_command(
 ) -> None:
     """Names that appeared recently in several sources and are in no lexicon: campaigns in the making."""
     known, _ = _lexicon_and_file(config, lexicon)
-    start = option_date(since, "--since") or datetime.now(BEIJING) - timedelta(days=EMERGING_DAYS)
+    start = option_date(since, "--since") or datetime.now(BEIJING) - EMERGING_WINDOW
     rows = open_store(db).emerging(since=start, min_sources=min_sources, exclude=known.kinds)
     if json:
         print_json([emerging_json(row) for row in rows])
