@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from bench.common import Row, machine
 
-BENCHMARKS = ["extraction", "crawl", "storage", "campaigns", "serve", "listing"]
+BENCHMARKS = ["extraction", "crawl", "storage", "campaigns", "serve", "listing", "startup"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,11 +19,9 @@ from pathlib import Path
 import httpx
 
 from bench.common import Row, verdict
-from crawler.campaigns import CampaignExtractor
 from crawler.config import parse_config
 from crawler.demo.synthetic import sentences
-from crawler.fetch import Fetcher
-from crawler.pipeline import Crawl
+from crawler.runtime import Runtime
 from storage import Store, make_engine
 from storage.db import ensure_schema
 
@@ -125,19 +123,16 @@ async def cycles(portals: int, directory: Path) -> dict[str, float]:
     engine = make_engine(str(directory / "crawl.sqlite3"))
     ensure_schema(engine)
     store = Store(engine)
-    campaigns = CampaignExtractor.for_config(config)
     transport = RoutedTransport(
         port, limits=httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     )
     results: dict[str, float] = {}
-    async with server, Fetcher(concurrency=CONCURRENCY, min_delay=0, transport=transport) as fetcher:
+    runtime = Runtime(config, store, on_fetch=lambda entry: None, fetcher_options={"transport": transport})
+    async with server, runtime:
         for name in ("first", "steady"):
             before, before_304 = server_state.requests, server_state.not_modified
             started = time.perf_counter()
-            crawls = [
-                Crawl(source, fetcher, store, recheck_listed=False, campaigns=campaigns, on_fetch=lambda e: None)
-                for source in config.sources
-            ]
+            crawls = [runtime.crawl_of(source, recheck_listed=False) for source in config.sources]
             reports = await asyncio.gather(*(c.run() for c in crawls))
             results[f"{name}_seconds"] = time.perf_counter() - started
             results[f"{name}_requests"] = server_state.requests - before
@@ -154,7 +149,7 @@ def ideal(requests: float, per_host: float) -> float:
 
 
 def run(quick: bool = False) -> list[Row]:
-    portals = 100 if quick else 1000
+    portals = 30 if quick else 1000
     with tempfile.TemporaryDirectory() as directory:
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         r = asyncio.run(cycles(portals, Path(directory)))

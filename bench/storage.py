@@ -16,7 +16,9 @@ from crawler.config import parse_config
 from crawler.dates import BEIJING
 from crawler.demo.synthetic import sentences
 from crawler.extract import ExtractedArticle
-from feeds import FeedQuery, catalog, items_for, render_feed
+from feeds.catalog import catalog
+from feeds.items import FeedQuery, items_for
+from feeds.render import render_feed
 from storage import Store, make_engine
 from storage.db import ensure_schema
 

@@ -126,13 +126,13 @@ def find_body(
     # The densest block is often one part of the body (a run of paragraphs beside a subheading's
     # div); the nearest ancestor named like a body holds all of it, as long as it adds little else.
     limit = 3 * _prose(density)
-    node: LexborNode | None = density
-    while node is not None and node.tag not in ("body", "html"):
-        if _body_named(node):
-            if _prose(node) <= limit and _link_density(node) < 0.3:
-                return node, "container"
+    ancestor: LexborNode | None = density
+    while ancestor is not None and ancestor.tag not in ("body", "html"):
+        if _body_named(ancestor):
+            if _prose(ancestor) <= limit and _link_density(ancestor) < 0.3:
+                return ancestor, "container"
             break
-        node = node.parent
+        ancestor = ancestor.parent
     return density, "density"
 
 

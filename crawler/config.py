@@ -1,4 +1,6 @@
-"""The sources.yaml schema and its loader.
+"""The sources.yaml schema and its loader: a schema only, which imports nothing else of procwatch's
+but durations. Whether an adapter name resolves or a lexicon loads is checked by :mod:`crawler.runtime`,
+which reports through :meth:`Config.issue` with the same file:line precision.
 
 Validation errors point at the file and line the user has to edit, e.g.::
 
@@ -19,9 +21,19 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
-from crawler.durations import parse_duration
+from crawler.durations import format_duration, parse_duration
 
 DEFAULT_CONFIG = Path("sources.yaml")
 MAX_CONFIG_CHARS = 1_000_000  # thousands of sources fit in a tenth of this
@@ -52,9 +64,12 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(issue) for issue in self.issues))
 
 
-def _duration(value: str) -> str:
-    parse_duration(value)
-    return str(value)
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str | int | float):
+        return parse_duration(value)
+    raise ValueError(f"expected a duration like '30m', got {value!r}")
 
 
 def _http_url(value: str) -> str:
@@ -82,7 +97,8 @@ def _cron(value: str) -> str:
     return value
 
 
-Duration = Annotated[str, AfterValidator(_duration)]
+#: '30m' in the file, a timedelta in the program, '30m' again in JSON
+Duration = Annotated[timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, return_type=str)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -115,18 +131,10 @@ class Schedule(_Strict):
             raise ValueError("'jitter' goes with 'every', not with 'cron'")
         return self
 
-    @property
-    def interval(self) -> timedelta | None:
-        return parse_duration(self.every) if self.every else None
-
-    @property
-    def jitter_delta(self) -> timedelta:
-        return parse_duration(self.jitter) if self.jitter else timedelta(0)
-
     def describe(self) -> str:
-        if self.cron:
+        if self.cron or self.every is None:
             return f"cron {self.cron}"
-        return f"every {self.every}" + (f" ±{self.jitter}" if self.jitter else "")
+        return f"every {format_duration(self.every)}" + (f" ±{format_duration(self.jitter)}" if self.jitter else "")
 
 
 class Selectors(_Strict):
@@ -209,8 +217,8 @@ class Settings(_Strict):
 
     user_agent: str = "procwatch/0.1 (+https://github.com/procwatch/procwatch)"
     concurrency: int = Field(8, ge=1, le=256, description="requests in flight across all hosts")
-    min_delay: Duration = Field("1s", description="pause between two requests to the same host")
-    timeout: Duration = "20s"
+    min_delay: Duration = Field(timedelta(seconds=1), description="pause between two requests to the same host")
+    timeout: Duration = timedelta(seconds=20)
     max_bytes: int = Field(10_000_000, ge=1024)
     max_redirects: int = Field(10, ge=0, le=30)
     retries: int = Field(3, ge=0, le=10)
@@ -220,14 +228,16 @@ class Settings(_Strict):
     @property
     def recheck_schedule(self) -> list[tuple[timedelta, timedelta | None]]:
         """(maximum age, interval) pairs, youngest first; older articles are not re-checked."""
-        bands = sorted(self.recheck, key=lambda b: parse_duration(b.younger_than))
-        return [(parse_duration(b.younger_than), parse_duration(b.every) if b.every else None) for b in bands]
+        bands = sorted(self.recheck, key=lambda b: b.younger_than)
+        return [(b.younger_than, b.every) for b in bands]
 
 
 class Config(_Strict):
     sources: list[Source] = Field(default_factory=list)
     settings: Settings = Field(default_factory=Settings)
     path: Path | None = Field(None, exclude=True)
+    _root: yaml.Node | None = PrivateAttr(None)  # the parsed document, to point issues at lines
+    _name: str = PrivateAttr("sources.yaml")
 
     def get(self, source_id: str) -> Source:
         for source in self.sources:
@@ -246,6 +256,10 @@ class Config(_Strict):
     @property
     def enabled_sources(self) -> list[Source]:
         return [s for s in self.sources if s.enabled]
+
+    def issue(self, loc: Sequence[int | str], message: str) -> ConfigIssue:
+        """A problem with the value at ``loc`` (e.g. ``("sources", 3, "adapter")``), located in the file."""
+        return ConfigIssue(self._name, _line_of(self._root, loc), _field_name(loc), message)
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -296,9 +310,10 @@ def parse_config(text: str, name: str = "sources.yaml", base: Path | None = None
         config = Config.model_validate({**data, "path": base})
     except ValidationError as exc:
         raise ConfigError([_issue(name, root, err) for err in exc.errors()]) from None
-    issues = list(_semantic_issues(config, root, name))
+    issues = list(_duplicate_ids(config, root, name))
     if issues:
         raise ConfigError(issues)
+    config._root, config._name = root, name
     return config
 
 
@@ -322,16 +337,7 @@ def _check_size(root: yaml.Node | None, name: str) -> None:
             stack.extend((item, depth + 1) for item in node.value)
 
 
-def _semantic_issues(config: Config, root: yaml.Node | None, name: str) -> Iterable[ConfigIssue]:
-    from crawler.adapters import registry
-    from crawler.campaigns.lexicon import LexiconError, load_lexicon
-
-    if config.settings.lexicon:
-        loc = ("settings", "lexicon")
-        try:
-            load_lexicon(config.lexicon_path)
-        except LexiconError as exc:
-            yield ConfigIssue(name, _line_of(root, loc), _field_name(loc), str(exc))
+def _duplicate_ids(config: Config, root: yaml.Node | None, name: str) -> Iterable[ConfigIssue]:
     seen: dict[str, int] = {}
     for index, source in enumerate(config.sources):
         if source.id in seen:
@@ -343,12 +349,6 @@ def _semantic_issues(config: Config, root: yaml.Node | None, name: str) -> Itera
                 f"duplicate id {source.id!r} (already used by sources[{seen[source.id]}])",
             )
         seen.setdefault(source.id, index)
-        if source.adapter not in registry:
-            loc = ("sources", index, "adapter")
-            known = ", ".join(sorted(registry))
-            yield ConfigIssue(
-                name, _line_of(root, loc), _field_name(loc), f"unknown adapter {source.adapter!r} (known: {known})"
-            )
 
 
 def _duplicate_keys(node: yaml.Node | None, name: str) -> Iterable[ConfigIssue]:
@@ -412,7 +412,7 @@ def _model_for(loc: Sequence[int | str]) -> type[BaseModel] | None:
     for part in loc:
         if isinstance(part, int):
             continue
-        field = model.model_fields.get(part) if isinstance(model, type) else None
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
         if field is None:
             return None
         annotation = field.annotation

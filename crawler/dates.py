@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-# China has had no daylight saving since 1991; a fixed offset needs no tz database.
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+from storage.clock import BEIJING
+
+__all__ = ["BEIJING", "beijing_iso", "date_from_url", "displayed_date", "labelled_date", "parse_date"]
 
 # A date with an optional time of day, as portals print it (also used to recognise date-only lines).
 DATE = re.compile(
@@ -68,8 +69,8 @@ def parse_date(text: str | None, *, now: datetime | None = None) -> datetime | N
         value = _build(match.groupdict(), now)
         if value is not None:
             return value
-    match = _COMPACT.search(text)
-    return _build(match.groupdict(), now) if match else None
+    compact = _COMPACT.search(text)
+    return _build(compact.groupdict(), now) if compact else None
 
 
 def labelled_date(text: str, *, now: datetime | None = None) -> datetime | None:

@@ -66,12 +66,12 @@ def decode_html(content: bytes, content_type: str | None = None, configured: str
     labels = [configured, header_charset(content_type), meta_charset(content)]
     tried: list[str] = []
     for label in labels:
-        name = canonical(label) if label else None
-        if not name or name in tried:
+        candidate = canonical(label) if label else None
+        if not candidate or candidate in tried:
             continue
-        tried.append(name)
+        tried.append(candidate)
         try:
-            return Decoded(content.decode(name), name, False)
+            return Decoded(content.decode(candidate), candidate, False)
         except UnicodeDecodeError:
             continue
 

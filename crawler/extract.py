@@ -30,7 +30,7 @@ from crawler.chrome import squash
 from crawler.config import Selectors
 from crawler.dates import date_from_url, displayed_date, parse_date
 from crawler.normalise import clean_inline, hash_text, matching_text, strip_pinyin
-from crawler.sanitize import sanitize_html
+from storage.sanitize import sanitize_html
 
 ATTACHMENT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "et", "ppt", "pptx", "wps", "ofd", "rar", "zip", "7z")
 _ATTACHMENT = re.compile(r"\.(?:" + "|".join(ATTACHMENT_EXTENSIONS) + r")(?:[?#]|$)", re.IGNORECASE)
@@ -172,7 +172,8 @@ def extract_article(
 
 def _metas(tree: LexborHTMLParser) -> dict[str, str]:
     out: dict[str, str] = {}
-    for node in (tree.head or tree.root).css("meta"):  # the head, not a walk of the whole page
+    top = tree.head or tree.root
+    for node in top.css("meta") if top is not None else ():  # the head, not a walk of the whole page
         attrs = node.attributes
         key = (attrs.get("name") or attrs.get("property") or attrs.get("itemprop") or "").strip().lower()
         value = (attrs.get("content") or "").strip()

@@ -28,7 +28,6 @@ import httpx
 from crawler.blocked import blocked_reason
 from crawler.config import Settings
 from crawler.decode import Decoded, decode_html
-from crawler.durations import parse_duration
 from crawler.robots import RobotsCache
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
@@ -43,6 +42,11 @@ class FetchError(Exception):
     def __init__(self, url: str, message: str, *, status: int | None = None):
         self.url, self.message, self.status = url, message, status
         super().__init__(f"{url}: {message}")
+
+    @property
+    def retryable(self) -> bool:
+        """Could the same request succeed a little later (a server error, not a missing page)?"""
+        return self.status is not None and (self.status >= 500 or self.status == 429)
 
 
 class Blocked(FetchError):
@@ -68,7 +72,11 @@ class TransportError(FetchError):
 
     def __init__(self, url: str, message: str, *, retryable: bool):
         super().__init__(url, message)
-        self.retryable = retryable
+        self._retryable = retryable
+
+    @property
+    def retryable(self) -> bool:
+        return self._retryable
 
 
 @dataclass
@@ -116,20 +124,23 @@ class Conditional:
         return out
 
 
+_DEFAULTS = Settings()  # one set of defaults: sources.yaml's
+
+
 class Fetcher:
     """Polite HTTP GETs for the whole crawler. Use as an async context manager."""
 
     def __init__(
         self,
         *,
-        user_agent: str = Settings.model_fields["user_agent"].default,
-        concurrency: int = 8,
-        min_delay: float = 1.0,
-        timeout: float = 20.0,
+        user_agent: str = _DEFAULTS.user_agent,
+        concurrency: int = _DEFAULTS.concurrency,
+        min_delay: float = _DEFAULTS.min_delay.total_seconds(),
+        timeout: float = _DEFAULTS.timeout.total_seconds(),
         deadline: float | None = None,
-        max_bytes: int = 10_000_000,
-        max_redirects: int = 10,
-        retries: int = 3,
+        max_bytes: int = _DEFAULTS.max_bytes,
+        max_redirects: int = _DEFAULTS.max_redirects,
+        retries: int = _DEFAULTS.retries,
         retry_base: float = 1.0,
         retry_cap: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -163,8 +174,8 @@ class Fetcher:
         options: dict[str, object] = {
             "user_agent": settings.user_agent,
             "concurrency": settings.concurrency,
-            "min_delay": parse_duration(settings.min_delay).total_seconds(),
-            "timeout": parse_duration(settings.timeout).total_seconds(),
+            "min_delay": settings.min_delay.total_seconds(),
+            "timeout": settings.timeout.total_seconds(),
             "max_bytes": settings.max_bytes,
             "max_redirects": settings.max_redirects,
             "retries": settings.retries,

@@ -12,27 +12,46 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.adapters import Adapter, registry
+from crawler.adapters import Adapter
 from crawler.campaigns.extract import CampaignExtractor
 from crawler.config import Source
 from crawler.extract import ExtractedArticle, ExtractionError
 from crawler.fetch import Blocked, Conditional, Fetcher, FetchError, Response
 from crawler.listing import ListedLink, same_site
-from storage import Backoff, Store
-from storage.types import utcnow
+from storage import BackoffPolicy, Store
+from storage.clock import utcnow
 
 ProgressHook = Callable[[str, int, int], None]
 
 LIST_PARSE_BUDGET = 30.0  # seconds; a list page of 20,000 links takes about 0.4 s
 
 
+class ArticleOutcome(StrEnum):
+    """What happened to one listed or re-checked article; the first five are storage's outcomes."""
+
+    new = "new"
+    changed = "changed"
+    reverted = "reverted"
+    unchanged = "unchanged"
+    duplicate = "duplicate"
+    not_modified = "not_modified"  # 304: the validators we hold still hold
+    removed = "removed"
+    blocked = "blocked"
+    error = "error"
+
+
+FAILED = (ArticleOutcome.error, ArticleOutcome.blocked)
+CHANGED = (ArticleOutcome.new, ArticleOutcome.changed, ArticleOutcome.removed)
+
+
 @dataclass
 class ArticleResult:
     url: str
-    outcome: str  # new | changed | reverted | unchanged | duplicate | not_modified | removed | blocked | error
+    outcome: ArticleOutcome
     title: str = ""
     published_at: datetime | None = None
     content_hash: str = ""
@@ -55,8 +74,9 @@ class CrawlReport:
     list_errors: list[str] = field(default_factory=list)
     articles: list[ArticleResult] = field(default_factory=list)
     requests: int = 0
+    retryable: bool = False  # no list page was read, for a reason a later attempt may not meet
 
-    def count(self, outcome: str) -> int:
+    def count(self, outcome: ArticleOutcome) -> int:
         return sum(1 for a in self.articles if a.outcome == outcome)
 
     @property
@@ -66,15 +86,14 @@ class CrawlReport:
 
     @property
     def errors(self) -> list[str]:
-        return self.list_errors + [f"{a.url}: {a.error}" for a in self.articles if a.outcome in ("error", "blocked")]
+        return self.list_errors + [f"{a.url}: {a.error}" for a in self.articles if a.outcome in FAILED]
 
     @property
     def changed_anything(self) -> bool:
-        return any(a.outcome in ("new", "changed", "removed") for a in self.articles)
+        return any(a.outcome in CHANGED for a in self.articles)
 
     def summary(self) -> dict[str, int]:
-        keys = ("new", "changed", "reverted", "unchanged", "not_modified", "duplicate", "removed", "blocked", "error")
-        return {key: self.count(key) for key in keys}
+        return {str(outcome): self.count(outcome) for outcome in ArticleOutcome}
 
     def to_json(self) -> dict[str, Any]:
         counts = self.summary()
@@ -137,10 +156,20 @@ def log_fetch(entry: FetchLog) -> None:
 
 
 @dataclass
+class _Run:
+    """What one run of a crawl accumulates; a :class:`Crawl` itself holds only settings."""
+
+    report: CrawlReport
+    list_responses: dict[str, Response] = field(default_factory=dict)  # validators saved at the end
+    vanished: list[str] = field(default_factory=list)  # links that left a list page from its middle
+
+
+@dataclass
 class Crawl:
-    """Settings for crawling one source with a shared fetcher and store."""
+    """Settings for crawling one source with a shared fetcher and store (built by crawler.runtime)."""
 
     source: Source
+    adapter: Adapter
     fetcher: Fetcher
     store: Store
     limit: int | None = None
@@ -150,22 +179,21 @@ class Crawl:
     progress: ProgressHook | None = None
     campaigns: CampaignExtractor | None = None  # finds campaign mentions, stored with each version
     on_fetch: FetchHook = log_fetch
-    backoff: Backoff | None = None  # set by the daemon: a failing source waits before its next run
+    backoff: BackoffPolicy | None = None  # set by the daemon: a failing source waits before its next run
 
     async def run(self) -> CrawlReport:
-        report = CrawlReport(self.source.id)
+        run = _Run(CrawlReport(self.source.id))
+        report = run.report
         requests_before = self.fetcher.requests_sent
-        adapter = registry[self.source.adapter](self.source)
         cancelled = False
-        self._list_responses: dict[str, Response] = {}
         try:
-            links = await self._collect_links(adapter, report)
+            links = await self._collect_links(run)
             if report.ok:
-                await self._fetch_articles(adapter, links, report)
+                await self._fetch_articles(links, run)
                 # The list pages' validators last, and only when every listed article was stored: else
                 # the next run must read the lists again to find the ones that failed.
-                if not any(article.outcome in ("error", "blocked") for article in report.articles):
-                    for url, response in self._list_responses.items():
+                if not any(article.outcome in FAILED for article in report.articles):
+                    for url, response in run.list_responses.items():
                         await self._save_validators(url, response)
         except asyncio.CancelledError:
             cancelled = True  # shutting down: an interrupted crawl is not a failure of the source
@@ -197,7 +225,6 @@ class Crawl:
         except FetchError as exc:
             self._fetched(url, exc.status, 0, time.monotonic() - started, exc.kind)
             raise
-        self._last = (response.status, len(response.content), response.elapsed)
         return response
 
     async def _save_validators(self, url: str, response: Response) -> None:
@@ -219,16 +246,15 @@ class Crawl:
         """Re-fetch known articles (conditional GET): edits become versions, 404s removals."""
         report = CrawlReport(self.source.id)
         requests_before = self.fetcher.requests_sent
-        adapter = registry[self.source.adapter](self.source)
         for url in urls:
-            report.articles.append(await self._article(adapter, ListedLink(url, "", None), known=True))
+            report.articles.append(await self._article(ListedLink(url, "", None), known=True))
         report.finished = utcnow()
         report.requests = self.fetcher.requests_sent - requests_before
         return report
 
-    async def _collect_links(self, adapter: Adapter, report: CrawlReport) -> list[ListedLink]:
+    async def _collect_links(self, run: _Run) -> list[ListedLink]:
+        report = run.report
         links: dict[str, ListedLink] = {}
-        self._vanished: list[str] = []
         first_pages = set(self.source.lists)
         queue = [(url, self.backfill) for url in self.source.lists]
         visited: set[str] = set()
@@ -242,6 +268,7 @@ class Crawl:
                 response = await self._get(url, conditional=not self.recheck_listed and self.backfill == 0)
             except FetchError as exc:
                 report.list_errors.append(str(exc))
+                report.retryable = report.retryable or exc.retryable
                 continue
             report.list_pages += 1
             self._fetched(url, response.status, len(response.content), response.elapsed, "list")
@@ -252,13 +279,13 @@ class Crawl:
                 report.list_errors.append(f"{url}: list page {problem}")
                 report.list_pages -= 1
                 continue
-            self._list_responses[url] = response
+            run.list_responses[url] = response
             text = response.decode(self.source.encoding).text
             # parsing a list is CPU work proportional to the page: off the event loop, so health and
             # other sources stay served while a huge page is read, and within a budget
             try:
                 page = await asyncio.wait_for(
-                    asyncio.to_thread(adapter.parse_list, text, response.url, backfill=budget), LIST_PARSE_BUDGET
+                    asyncio.to_thread(self.adapter.parse_list, text, response.url, backfill=budget), LIST_PARSE_BUDGET
                 )
             except TimeoutError:
                 report.list_errors.append(f"{url}: list page not parsed within {LIST_PARSE_BUDGET:.0f} s")
@@ -269,7 +296,7 @@ class Crawl:
             if url in first_pages and not self.dry_run:
                 current = [link.url for link in page.links]
                 previous = await self.store.run(self.store.update_listing, url, current)
-                self._vanished += vanished_from_list(previous or [], current)
+                run.vanished += vanished_from_list(previous or [], current)
             remaining = budget
             for next_url in page.next_pages:
                 if remaining <= 0:
@@ -281,9 +308,10 @@ class Crawl:
                 self.progress("list", report.list_pages, len(self.source.lists))
         return list(links.values())
 
-    async def _fetch_articles(self, adapter: Adapter, links: list[ListedLink], report: CrawlReport) -> None:
+    async def _fetch_articles(self, links: list[ListedLink], run: _Run) -> None:
+        report = run.report
         listed = {link.url for link in links}
-        links = links + [ListedLink(url, "", None) for url in self._vanished if url not in listed]
+        links = links + [ListedLink(url, "", None) for url in run.vanished if url not in listed]
         known = await self.store.run(self.store.known_urls, [link.url for link in links]) if links else set()
         todo = [link for link in links if link.url not in known]
         if self.recheck_listed:
@@ -294,32 +322,31 @@ class Crawl:
             todo = todo[: self.limit]
         for done, link in enumerate(todo, 1):
             if self.dry_run and link.url in known:
-                report.articles.append(ArticleResult(link.url, "unchanged", title=link.title))
+                report.articles.append(ArticleResult(link.url, ArticleOutcome.unchanged, title=link.title))
             else:
-                report.articles.append(await self._article(adapter, link, known=link.url in known))
+                report.articles.append(await self._article(link, known=link.url in known))
             if self.progress:
                 self.progress("article", done, len(todo))
 
-    async def _article(self, adapter: Adapter, link: ListedLink, *, known: bool) -> ArticleResult:
-        self._last: tuple[int | None, int, float] | None = None
-        result = await self._check_article(adapter, link, known=known)
-        if self._last is not None:  # fetch failures were logged where they happened
-            self._fetched(link.url, *self._last, result.outcome)
-        return result
-
-    async def _check_article(self, adapter: Adapter, link: ListedLink, *, known: bool) -> ArticleResult:
+    async def _article(self, link: ListedLink, *, known: bool) -> ArticleResult:
         try:
             response = await self._get(link.url, conditional=known)
-        except Blocked as exc:
-            return ArticleResult(link.url, "blocked", title=link.title, error=exc.message)
+        except Blocked as exc:  # fetch failures are logged where they happen
+            return ArticleResult(link.url, ArticleOutcome.blocked, title=link.title, error=exc.message)
         except FetchError as exc:
-            return ArticleResult(link.url, "error", title=link.title, error=exc.message)
+            return ArticleResult(link.url, ArticleOutcome.error, title=link.title, error=exc.message)
+        result = await self._check_article(response, link, known=known)
+        self._fetched(link.url, response.status, len(response.content), response.elapsed, result.outcome)
+        return result
+
+    async def _check_article(self, response: Response, link: ListedLink, *, known: bool) -> ArticleResult:
+        error = ArticleOutcome.error
         if response.not_modified:
             if not self.dry_run:
                 await self.store.run(self.store.touch, link.url)
-            return ArticleResult(link.url, "not_modified", title=link.title)
+            return ArticleResult(link.url, ArticleOutcome.not_modified, title=link.title)
         if not same_site(response.url, link.url):
-            return ArticleResult(link.url, "error", title=link.title, error=f"redirected off-site to {response.url}")
+            return ArticleResult(link.url, error, title=link.title, error=f"redirected off-site to {response.url}")
         gone = f"HTTP {response.status}" if response.gone else _redirected_home(response.url, link.url, self.source)
         if gone:
             if known and not self.dry_run:
@@ -327,21 +354,22 @@ class Crawl:
                 # The gone answer's validators replace the live page's: if the page comes back unchanged,
                 # a conditional request must not answer 304 and hide the restoration.
                 await self._save_validators(link.url, response)
-                return ArticleResult(link.url, "removed" if removed else "unchanged", title=link.title)
-            return ArticleResult(link.url, "error", title=link.title, error=gone)
+                outcome = ArticleOutcome.removed if removed else ArticleOutcome.unchanged
+                return ArticleResult(link.url, outcome, title=link.title)
+            return ArticleResult(link.url, error, title=link.title, error=gone)
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type and not any(kind in content_type for kind in ("html", "xml", "text/plain")):
-            return ArticleResult(link.url, "error", title=link.title, error=f"not an HTML page ({content_type})")
+            return ArticleResult(link.url, error, title=link.title, error=f"not an HTML page ({content_type})")
         decoded = response.decode(self.source.encoding)
         try:
-            article = adapter.parse_article(decoded.text, link.url, encoding=decoded.encoding)
+            article = self.adapter.parse_article(decoded.text, link.url, encoding=decoded.encoding)
         except ExtractionError as exc:
-            return ArticleResult(link.url, "error", title=link.title, error=str(exc).removeprefix(f"{link.url}: "))
+            return ArticleResult(link.url, error, title=link.title, error=str(exc).removeprefix(f"{link.url}: "))
         if article.published_at is None and link.listed_at is not None:
             article = article.with_changes(published_at=link.listed_at)
         result = ArticleResult(
             link.url,
-            "new",
+            ArticleOutcome.new,
             title=article.title,
             published_at=article.published_at,
             content_hash=article.content_hash,
@@ -351,13 +379,13 @@ class Crawl:
             result.extracted = article
             return result
         mentions = self.campaigns.extract(f"{article.title}\n{article.body_text}") if self.campaigns else ()
-        outcome = await self.store.run(self.store.record, self.source.id, article, mentions=mentions)
+        stored = await self.store.run(self.store.record, self.source.id, article, mentions=mentions)
         await self._save_validators(link.url, response)  # after the version they vouch for
-        result.outcome = str(outcome.kind)
+        result.outcome = ArticleOutcome(stored.kind)
         result.duplicate_of, result.version_id, result.article_id = (
-            outcome.duplicate_of,
-            outcome.version_id,
-            outcome.article_id,
+            stored.duplicate_of,
+            stored.version_id,
+            stored.article_id,
         )
         return result
 
@@ -400,8 +428,3 @@ def _redirected_home(final_url: str, requested: str, source: Source) -> str | No
     if path in _HOME_PATHS or (source.homepage and final_url.rstrip("/") == source.homepage.rstrip("/")):
         return f"redirected to the home page ({final_url})"
     return None
-
-
-async def crawl_source(source: Source, *, fetcher: Fetcher, store: Store, **options: Any) -> CrawlReport:
-    """Crawl one source; see :class:`Crawl` for the options."""
-    return await Crawl(source, fetcher, store, **options).run()

@@ -6,8 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from crawler.config import Config
-from feeds.catalog import catalog
+from feeds.catalog import SourceCatalog, catalog
 from feeds.items import FeedQuery, items_for
 from feeds.render import index_html, opml, render_feed
 from storage import Store
@@ -27,7 +26,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def build_feeds(
-    store: Store, config: Config, out: Path, *, base_url: str, query: FeedQuery | None = None
+    store: Store, config: SourceCatalog, out: Path, *, base_url: str, query: FeedQuery | None = None
 ) -> list[Path]:
     """Write every feed under ``out``; returns the files written."""
     query = query or FeedQuery()

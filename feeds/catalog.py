@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-
-from crawler.config import Config
+from typing import Protocol
 
 TOP_FEEDS = ("all", "campaigns", "emerging", "changes")
 
@@ -19,7 +19,29 @@ class FeedSpec:
     source_ids: tuple[str, ...] | None = None  # None: every source
 
 
-def tags(config: Config) -> dict[str, tuple[str, ...]]:
+class SourceInfo(Protocol):
+    """A configured source as the feeds see it (crawler.config.Source is one)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def all_tags(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class SourceCatalog:
+    """What the feeds know of the configuration: the sources, and the campaign names already in a
+    lexicon (which the emerging feed leaves out). The runtime builds it; feeds never read sources.yaml."""
+
+    sources: Sequence[SourceInfo]
+    known_campaigns: Collection[str] = ()
+
+
+def tags(config: SourceCatalog) -> dict[str, tuple[str, ...]]:
     out: dict[str, list[str]] = {}
     for source in config.sources:
         for tag in source.all_tags:
@@ -27,7 +49,7 @@ def tags(config: Config) -> dict[str, tuple[str, ...]]:
     return {tag: tuple(ids) for tag, ids in sorted(out.items())}
 
 
-def catalog(config: Config) -> list[FeedSpec]:
+def catalog(config: SourceCatalog) -> list[FeedSpec]:
     specs = [
         FeedSpec("all", "procwatch: 全部来源的新文章与修改", "articles"),
         FeedSpec("campaigns", "procwatch: 新出现的运动与提法", "campaigns"),
@@ -39,5 +61,5 @@ def catalog(config: Config) -> list[FeedSpec]:
     return specs
 
 
-def find(config: Config, path: str) -> FeedSpec | None:
+def find(config: SourceCatalog, path: str) -> FeedSpec | None:
     return next((spec for spec in catalog(config) if spec.path == path), None)

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote
 
-from crawler.config import Config
-from crawler.dates import BEIJING
-from feeds.catalog import FeedSpec
+from feeds.catalog import FeedSpec, SourceCatalog
+from feeds.diff import diff_html
 from feeds.safety import clean_html, clean_text
 from storage import Store
-from storage.campaigns import EMERGING_MIN_SOURCES, EMERGING_WINDOW
-from storage.diff import diff_html
+from storage.clock import BEIJING
+from storage.emerging import EMERGING_MIN_SOURCES, EMERGING_WINDOW
 from storage.models import Article, ArticleVersion, Campaign, CampaignMention, EventKind
 
 SUMMARY_CHARS = 240
@@ -66,30 +65,32 @@ def _sources(spec: FeedSpec, query: FeedQuery) -> list[str] | None:
     return sorted(chosen) if chosen is not None else None
 
 
-def items_for(store: Store, config: Config, spec: FeedSpec, query: FeedQuery) -> list[FeedItem]:
+def items_for(store: Store, catalog: SourceCatalog, spec: FeedSpec, query: FeedQuery) -> list[FeedItem]:
     """The items of one feed, newest first."""
     source_ids = _sources(spec, query)
     if spec.kind == "campaigns":
-        return campaign_items(store, config, query, source_ids)
+        return campaign_items(store, catalog, query, source_ids)
     if spec.kind == "emerging":
-        return emerging_items(store, config, query)
+        return emerging_items(store, catalog, query)
     if spec.kind == "changes":
-        return change_items(store, config, query, source_ids)
-    items = article_items(store, config, query, source_ids) + change_items(store, config, query, source_ids)
+        return change_items(store, catalog, query, source_ids)
+    items = article_items(store, catalog, query, source_ids) + change_items(store, catalog, query, source_ids)
     return sorted(items, key=lambda i: i.published, reverse=True)[: query.limit]
 
 
-def article_items(store: Store, config: Config, query: FeedQuery, source_ids: list[str] | None) -> list[FeedItem]:
+def article_items(
+    store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
+) -> list[FeedItem]:
     articles = store.latest_articles(query.limit, source_ids=source_ids, query=query.q, campaign=query.campaign)
     versions = store.current_versions([a.id for a in articles if a.id is not None])
     mentions = store.mentions_for_versions([v.id for v in versions.values() if v.id is not None])
-    names = {s.id: s.name for s in config.sources}
+    names = {s.id: s.name for s in catalog.sources}
     items = []
     for article in articles:
-        version = versions.get(article.id)  # type: ignore[arg-type]
+        version = versions.get(article.id)
         if version is None:
             continue
-        found = mentions.get(version.id, [])  # type: ignore[arg-type]
+        found = mentions.get(version.id, [])
         items.append(
             FeedItem(
                 guid=article.url,
@@ -99,7 +100,7 @@ def article_items(store: Store, config: Config, query: FeedQuery, source_ids: li
                 published=_beijing(article.published_at or article.first_seen),
                 updated=_beijing(version.fetched_at),
                 html=_article_html(article, version, found, names, query.fulltext),
-                categories=_categories(config, article.source_id, found),
+                categories=_categories(catalog, article.source_id, found),
                 author=clean_text(version.author or version.source_label or names.get(article.source_id, "")) or None,
                 source_id=article.source_id,
             )
@@ -107,7 +108,9 @@ def article_items(store: Store, config: Config, query: FeedQuery, source_ids: li
     return items
 
 
-def change_items(store: Store, config: Config, query: FeedQuery, source_ids: list[str] | None) -> list[FeedItem]:
+def change_items(
+    store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
+) -> list[FeedItem]:
     if query.campaign:
         return []
     rows = store.events(
@@ -122,7 +125,7 @@ def change_items(store: Store, config: Config, query: FeedQuery, source_ids: lis
         version = versions.get(event.version_id) if event.version_id else None
         if event.kind == EventKind.edited and version is not None:
             guid = f"{article.url}#procwatch-v{version.version}"
-            body = _edit_html(previous.get(version.id), version)  # type: ignore[arg-type]
+            body = _edit_html(previous.get(version.id), version)
         else:
             guid = f"{article.url}#procwatch-{event.kind}-{event.id}"
             body = f"<p>{label}于 {_beijing(event.at):%Y-%m-%d %H:%M}(北京时间)。{html.escape(event.note or '')}</p>"
@@ -135,16 +138,18 @@ def change_items(store: Store, config: Config, query: FeedQuery, source_ids: lis
                 published=_beijing(event.at),
                 updated=_beijing(event.at),
                 html=clean_html(body),
-                categories=(label, *_categories(config, article.source_id, [])),
+                categories=(label, *_categories(catalog, article.source_id, [])),
                 source_id=article.source_id,
             )
         )
     return items
 
 
-def campaign_items(store: Store, config: Config, query: FeedQuery, source_ids: list[str] | None) -> list[FeedItem]:
+def campaign_items(
+    store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
+) -> list[FeedItem]:
     rows = store.campaigns(source_id=source_ids[0] if source_ids and len(source_ids) == 1 else None, limit=query.limit)
-    names = {s.id: s.name for s in config.sources}
+    names = {s.id: s.name for s in catalog.sources}
     items = []
     for campaign, articles in rows:
         if query.q and query.q not in campaign.name:
@@ -177,15 +182,15 @@ def campaign_items(store: Store, config: Config, query: FeedQuery, source_ids: l
     return items
 
 
-def emerging_items(store: Store, config: Config, query: FeedQuery, *, now: datetime | None = None) -> list[FeedItem]:
+def emerging_items(
+    store: Store, catalog: SourceCatalog, query: FeedQuery, *, now: datetime | None = None
+) -> list[FeedItem]:
     """Names in no lexicon that several sources took up in the last 30 days: one item each, dated when
     the second source mentioned it (the moment it became more than one portal's wording)."""
-    from crawler.campaigns import load_lexicon
-
     since = (now or datetime.now(BEIJING)) - EMERGING_WINDOW
-    known = load_lexicon(config.lexicon_path).kinds
+    known = catalog.known_campaigns
     rows = store.emerging(since=since, min_sources=EMERGING_MIN_SOURCES, exclude=known, limit=query.limit)
-    names = {s.id: s.name for s in config.sources}
+    names = {s.id: s.name for s in catalog.sources}
     items = []
     for row in rows:
         campaign = row.campaign
@@ -223,9 +228,11 @@ def _beijing(value: datetime) -> datetime:
     return value.astimezone(BEIJING)
 
 
-def _categories(config: Config, source_id: str, found: list[tuple[Campaign, CampaignMention]]) -> tuple[str, ...]:
+def _categories(
+    catalog: SourceCatalog, source_id: str, found: list[tuple[Campaign, CampaignMention]]
+) -> tuple[str, ...]:
     tags: list[str] = []
-    for source in config.sources:
+    for source in catalog.sources:
         if source.id == source_id:
             tags = source.all_tags
     return tuple(dict.fromkeys([c.name for c, _ in found] + tags))

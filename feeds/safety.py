@@ -6,7 +6,7 @@ import re
 
 import nh3
 
-from crawler.sanitize import safe_url
+from storage.sanitize import safe_url
 
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _TAGS = {"p", "br", "small", "strong", "em", "mark", "ins", "del", "a", "blockquote", "ul", "ol", "li", "img"}

@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
@@ -19,11 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from crawler.config import Config
-from feeds.catalog import catalog, find, tags
+from feeds.catalog import SourceCatalog, catalog, find, tags
 from feeds.items import FeedQuery, items_for
 from feeds.render import MEDIA_TYPES, index_html, newest_update, opml, render_feed
 from storage import Store
+from storage.clock import BEIJING
 
 CACHE_CONTROL = "public, max-age=300"
 FILTERS = ("q", "source", "tag", "campaign", "limit", "fulltext")
@@ -65,6 +65,10 @@ class ShortCache:
         return value
 
 
+def _beijing(value: datetime | None) -> str | None:
+    return value.astimezone(BEIJING).isoformat() if value else None
+
+
 def _int(value: str | None, default: int) -> int:
     try:
         return int(value) if value is not None else default
@@ -73,7 +77,7 @@ def _int(value: str | None, default: int) -> int:
 
 
 def create_app(
-    store: Store, config: Callable[[], Config], *, base_url: str | None = None, health: HealthHook | None = None
+    store: Store, config: Callable[[], SourceCatalog], *, base_url: str | None = None, health: HealthHook | None = None
 ) -> Starlette:
     """``config`` is called per request, so a reloaded sources.yaml takes effect at once."""
     rendered = ShortCache(FEED_FRESHNESS)
@@ -141,17 +145,18 @@ def create_app(
         return conditional(request, opml(catalog(config()), base(request)), "text/x-opml; charset=utf-8")
 
     def stored_health() -> dict[str, Any]:
+        """Without a daemon in this process: what the database says of each configured source."""
         states = store.source_states()
-        return {
-            "status": "ok",
-            "sources": {
-                sid: {
-                    "last_success": s.last_success.isoformat() if s.last_success else None,
-                    "consecutive_failures": s.consecutive_failures,
-                }
-                for sid, s in states.items()
-            },
+        sources = {
+            source.id: {
+                "last_success": _beijing(states[source.id].last_success) if source.id in states else None,
+                "consecutive_failures": states[source.id].consecutive_failures if source.id in states else 0,
+                "last_error": states[source.id].last_error if source.id in states else None,
+            }
+            for source in config().sources
         }
+        failing = sum(1 for s in sources.values() if s["consecutive_failures"])
+        return {"status": "failing" if failing else "ok", "sources": sources, "failing_sources": failing}
 
     async def healthz(request: Request) -> Response:
         return JSONResponse(await health_cache.get("health", health or stored_health))

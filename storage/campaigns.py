@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from storage.models import Article, Campaign, CampaignMention, CampaignSource
+from storage.base import Repository
+from storage.emerging import EMERGING_MIN_SOURCES
+from storage.models import Article, Campaign, CampaignKind, CampaignMention, CampaignSource
 from storage.retry import in_retried_transaction
 
 
 class FoundMention(Protocol):
     name: str
-    kind: str
+    kind: CampaignKind
     count: int
     contexts: list[str]
 
@@ -25,7 +25,7 @@ class FoundMention(Protocol):
 @dataclass(frozen=True)
 class RecordedCampaign:
     name: str
-    kind: str
+    kind: CampaignKind
     new_overall: bool  # never seen anywhere before
     new_for_source: bool  # first time this source mentions it
 
@@ -47,17 +47,10 @@ class EmergingCampaign:
 
 
 CAMPAIGN_STATUSES = ("accepted", "muted")
-#: what "emerging" means unless asked otherwise: first seen within this window, taken up by this many sources
-EMERGING_WINDOW = timedelta(days=30)
-EMERGING_MIN_SOURCES = 2
 
 
-class CampaignRepository:
-    """Mixed into :class:`storage.Store`, which provides the engine and transactions."""
-
-    engine: Engine
-    read_engine: Engine  # the same database; its transactions never take SQLite's write lock
-    transaction: Callable[[], AbstractContextManager[Session]]
+class CampaignRepository(Repository):
+    """Campaigns: names, first mentions, spread across sources, the user's accept/mute decisions."""
 
     def record_mentions(
         self,
@@ -118,7 +111,7 @@ class CampaignRepository:
                 session.add(
                     CampaignSource(
                         campaign_id=campaign.id,
-                        source_id=source_id,  # type: ignore[arg-type]
+                        source_id=source_id,
                         first_seen_at=published_at,
                         article_id=article_id,
                         context=context,
@@ -143,7 +136,7 @@ class CampaignRepository:
                 session.add(
                     CampaignMention(
                         campaign_id=campaign.id,
-                        version_id=version_id,  # type: ignore[arg-type]
+                        version_id=version_id,
                         article_id=article_id,
                         source_id=source_id,
                         count=mention.count,

@@ -10,20 +10,18 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 try:
     import fcntl
 except ImportError:  # not on Windows: one process at a time is then the user's to ensure
     fcntl = None  # type: ignore[assignment]
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, event, inspect, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 DATABASE_ENV = "PROCWATCH_DATABASE_URL"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -87,7 +85,9 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
-def _alembic_config(engine: Engine) -> AlembicConfig:
+def _alembic_config(engine: Engine | None) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig  # alembic is imported when a schema is checked
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -95,19 +95,25 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 
 
 def head_revision() -> str:
-    script = ScriptDirectory.from_config(_alembic_config(None))  # type: ignore[arg-type]
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config(None))
     head = script.get_current_head()
     assert head is not None
     return head
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Bring the schema to the newest (or the given) revision; returns (before, after)."""
+    from alembic import command
+
     before = current_revision(engine)
     command.upgrade(_alembic_config(engine), revision)
     analyze(engine)
@@ -144,6 +150,7 @@ def schema_lock(engine: Engine) -> Iterator[None]:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:" or fcntl is None:
         yield
         return
+    handle: IO[bytes]
     try:  # before any connection: even switching to WAL needs the file quiet
         handle = open(database, "ab")  # noqa: SIM115 - held for the whole block below
     except OSError:
@@ -184,6 +191,9 @@ def _ensure_schema(engine: Engine) -> None:
             )
         upgrade(engine)
         return
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     try:
         known = ScriptDirectory.from_config(_alembic_config(engine)).get_revision(current) is not None
     except CommandError:

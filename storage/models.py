@@ -4,31 +4,18 @@ bookkeeping columns (last seen, status)."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, Connection, Index, LargeBinary, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapper
 from sqlmodel import Field, SQLModel
 
+from storage.kinds import ArticleStatus, CampaignKind, EventKind
 from storage.types import UTCDateTime
 
 
-def _ts(*, nullable: bool = True, index: bool = False) -> object:
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:  # a Field, typed as its column
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
-
-
-class ArticleStatus(StrEnum):
-    live = "live"
-    removed = "removed"
-
-
-class EventKind(StrEnum):
-    published = "published"
-    edited = "edited"
-    removed = "removed"
-    restored = "restored"
-    republished = "republished"
 
 
 class SourceState(SQLModel, table=True):
@@ -54,7 +41,7 @@ class Article(SQLModel, table=True):
         Index("ix_article_source_published", "source_id", "published_at", "id"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed
     url: str = Field(max_length=2048, unique=True)
     source_id: str = Field(max_length=64)
     first_seen: datetime = _ts(nullable=False)
@@ -77,7 +64,7 @@ class ArticleVersion(SQLModel, table=True):
     __tablename__ = "article_version"
     __table_args__ = (UniqueConstraint("article_id", "version", name="uq_version_article_number"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed
     article_id: int = Field(foreign_key="article.id", index=True)
     version: int
     content_hash: str = Field(max_length=64, index=True)
@@ -100,7 +87,7 @@ class Republication(SQLModel, table=True):
 
     __tablename__ = "republication"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed
     url: str = Field(max_length=2048, unique=True)
     article_id: int = Field(foreign_key="article.id", index=True)
     source_id: str = Field(max_length=64)
@@ -119,7 +106,7 @@ class Event(SQLModel, table=True):
     __tablename__ = "event"
     __table_args__ = (Index("ix_event_at", "at", "id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed
     article_id: int = Field(foreign_key="article.id", index=True)
     version_id: int | None = Field(default=None, foreign_key="article_version.id")
     kind: EventKind = Field(sa_type=String(16))
@@ -152,7 +139,7 @@ class SignatureBand(SQLModel, table=True):
 
     __tablename__ = "signature_band"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed
     band: str = Field(max_length=16, index=True)
     article_id: int = Field(foreign_key="article.id", index=True)
 
@@ -169,17 +156,12 @@ class HttpValidator(SQLModel, table=True):
     checked_at: datetime = _ts(nullable=False)
 
 
-class CampaignKind(StrEnum):
-    campaign = "campaign"
-    formulation = "formulation"
-
-
 class Campaign(SQLModel, table=True):
     """A named campaign or formulation, with where it was first seen anywhere."""
 
     __tablename__ = "campaign"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed
     name: str = Field(max_length=128, unique=True)
     kind: CampaignKind = Field(sa_type=String(16))
     first_seen_at: datetime = _ts(nullable=False, index=True)
@@ -196,7 +178,7 @@ class CampaignMention(SQLModel, table=True):
     __tablename__ = "campaign_mention"
     __table_args__ = (UniqueConstraint("campaign_id", "version_id", name="uq_mention_campaign_version"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     version_id: int = Field(foreign_key="article_version.id", index=True)
     article_id: int = Field(foreign_key="article.id", index=True)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
-_BEIJING = timezone(timedelta(hours=8))
+from storage.clock import BEIJING as _BEIJING
+
 _PUNCT_SPACE = re.compile(r"[\s\W_]+", re.UNICODE)
 _COUNTERS = re.compile(
     r"(?:浏览|阅读|点击|访问|瀏覽|閱讀|點擊|訪問)(?:次数|次數|量|数|數)?\s*[:：]?\s*\d+|\d+\s*(?:次浏览|次阅读|人阅读|次瀏覽|次閱讀)"

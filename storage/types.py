@@ -8,6 +8,10 @@ from typing import Any
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+from storage.clock import utcnow
+
+__all__ = ["UTCDateTime", "utcnow"]
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes on every backend.
@@ -31,7 +35,3 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

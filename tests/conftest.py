@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from crawler.config import load_config
+from crawler.config import Config, load_config
 from crawler.demo.mirror import Mirror
-from crawler.fetch import Fetcher
-from crawler.pipeline import CrawlReport, crawl_source
+from crawler.pipeline import CrawlReport
+from crawler.runtime import Runtime
+from feeds.catalog import SourceCatalog
 from storage import Store, make_engine
 from storage.db import ensure_schema
 
@@ -96,7 +97,20 @@ def crawl(mirror: Mirror, store: Store, tmp_path: Path, source_id: str, **option
     config = load_config(mirror.write_config(tmp_path / "sources.yaml"))
 
     async def main() -> CrawlReport:
-        async with Fetcher(min_delay=0, retry_base=0.01) as fetcher:
-            return await crawl_source(config.get(source_id), fetcher=fetcher, store=store, **options)
+        async with runtime_for(config, store) as runtime:
+            return await runtime.fetch(config.get(source_id), **options)
 
     return asyncio.run(main())
+
+
+FAST = {"min_delay": 0, "retry_base": 0.01}  # no politeness delays against local servers
+
+
+def runtime_for(config: Config, store: Store, **fetcher_options: object) -> Runtime:
+    """The runtime every command builds, without politeness delays; use with ``async with``."""
+    return Runtime(config, store, fetcher_options={**FAST, **fetcher_options})
+
+
+def feed_catalog(config: Config) -> SourceCatalog:
+    """What the feeds know of a configuration, as the runtime gives it to them."""
+    return Runtime(config, None).catalog()

@@ -37,5 +37,6 @@ def _entry_date(entry: feedparser.FeedParserDict) -> datetime | None:
         parsed = entry.get(key)
         if parsed:
             # feedparser normalises to UTC struct_time
-            return datetime(*parsed[:6], tzinfo=UTC).astimezone(BEIJING)
+            year, month, day, hour, minute, second = parsed[:6]
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC).astimezone(BEIJING)
     return parse_date(entry.get("published") or entry.get("updated"))

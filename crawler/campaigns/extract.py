@@ -31,12 +31,15 @@ from crawler.campaigns.boundary import (
     starts_with_anaphora,
     strip_scope,
 )
-from crawler.campaigns.lexicon import Lexicon, builtin_lexicon, load_lexicon
+from crawler.campaigns.lexicon import Lexicon, builtin_lexicon
 from crawler.campaigns.rules import NameRules, name_rules
 from crawler.normalise import strip_pinyin, to_simplified
+from storage.kinds import CampaignKind
+
+CAMPAIGN, FORMULATION = CampaignKind.campaign, CampaignKind.formulation
 
 if TYPE_CHECKING:
-    from crawler.config import Config
+    pass
 
 NUMERALS = "一二三四五六七八九十两双百千万"
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
@@ -62,7 +65,7 @@ class Mention:
     """A campaign or formulation found in one text."""
 
     name: str
-    kind: str  # campaign | formulation
+    kind: CampaignKind
     count: int = 0
     contexts: list[str] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list, repr=False)
@@ -85,11 +88,6 @@ class CampaignExtractor:
         patterns = [re.escape(n).replace("、", "[、,]") for n in known]
         self._lexicon_names = re.compile("|".join(patterns)) if patterns else None
 
-    @classmethod
-    def for_config(cls, config: Config) -> CampaignExtractor:
-        """The shipped lexicon plus the one named in the config's settings.lexicon."""
-        return cls(load_lexicon(config.lexicon_path))
-
     def extract(self, text: str) -> list[Mention]:
         """Mentions in ``text`` (any script), most frequent first."""
         text = prepare(text)
@@ -97,10 +95,10 @@ class CampaignExtractor:
         aliases: dict[str, str] = {}  # surface form -> canonical name, for counting repeat mentions
         fallbacks: dict[str, str] = {}  # bare head -> the ordinal phrase it came with (第二批 + head)
 
-        def add(name: str, kind: str, start: int, end: int, surface: Iterable[str] = ()) -> None:
+        def add(name: str, kind: CampaignKind, start: int, end: int, surface: Iterable[str] = ()) -> None:
             mention = found.setdefault(name, Mention(name, kind))
-            if kind == "campaign":
-                mention.kind = "campaign"
+            if kind == CAMPAIGN:
+                mention.kind = CAMPAIGN
             mention.spans.append((start, end))
             for form in (name, *surface):
                 if len(form) >= 3:
@@ -122,8 +120,8 @@ class CampaignExtractor:
             return ends
         for match in self._lexicon_names.finditer(text):
             name = match.group(0)
-            kind = self.lexicon.kind_of(name) or "campaign"
-            add(self._canonical(name) if kind == "campaign" else name, kind, match.start(), match.end(), [name])
+            kind = self.lexicon.kind_of(name) or CAMPAIGN
+            add(self._canonical(name) if kind == CAMPAIGN else name, kind, match.start(), match.end(), [name])
             ends.add(match.end())
         return ends
 
@@ -153,9 +151,9 @@ class CampaignExtractor:
                     written = text[before : match.start()] if len(run) == 1 else ""
                     qualifier = strip_scope(written, rules)[0]
                     if qualifier:  # 违规“X”专项监督活动: the unquoted words belong to the name, head and all
-                        add(qualifier + term + head, "campaign", match.start() - len(qualifier), end, [term + head])
+                        add(qualifier + term + head, CAMPAIGN, match.start() - len(qualifier), end, [term + head])
                     else:
-                        add(self._canonical(term), "campaign", match.start(), end, [term, term + head])
+                        add(self._canonical(term), CAMPAIGN, match.start(), end, [term, term + head])
                     continue
                 judged = self._judge_quoted(term)
                 if judged:
@@ -167,16 +165,16 @@ class CampaignExtractor:
         if known:
             return term, known
         if _SUGGESTION.fullmatch(term):
-            return term, "campaign"
+            return term, CAMPAIGN
         if self._metaphor(term):
             return None
         inner = next((h for h in self.rules.inner_heads if term.endswith(h) and len(term) > len(h) + 1), None)
         if inner and self._valid_quoted(term, headed=True):
-            return term, "campaign"  # a head inside the quotes: the whole quoted term is the name
+            return term, CAMPAIGN  # a head inside the quotes: the whole quoted term is the name
         if not self._valid_quoted(term, headed=False) or _SENTENCE.search(term):
             return None
         if self._is_numbered(term):
-            return term, "formulation"
+            return term, FORMULATION
         return None
 
     def _valid_quoted(self, term: str, *, headed: bool) -> bool:
@@ -217,9 +215,9 @@ class CampaignExtractor:
                 continue  # quoted names and known names were read by their own rules
             self._head_with_name(text, match.start(), match.group(0), match.end(), add, fallbacks)
         for match in _SUGGESTION.finditer(text):
-            add(match.group(0), "campaign", match.start(), match.end())
+            add(match.group(0), CAMPAIGN, match.start(), match.end())
         for match in _NUMBERED_BIG.finditer(text):
-            add(match.group(0), "formulation", match.start(), match.end())
+            add(match.group(0), FORMULATION, match.start(), match.end())
 
     def _head_with_name(
         self,
@@ -239,7 +237,7 @@ class CampaignExtractor:
         if _NUMBERED_BIG.fullmatch(core + head):
             return  # N大X攻坚战 is a numbered formulation
         if not core or starts_with_anaphora(core, rules):
-            add(head, "campaign", head_start, end)  # bare: kept only if it merges below
+            add(head, CAMPAIGN, head_start, end)  # bare: kept only if it merges below
             if ordinal and fallbacks is not None:
                 fallbacks.setdefault(head, written + head)
             return
@@ -247,8 +245,8 @@ class CampaignExtractor:
         if weak or len(core) > rules.max_core or self._metaphor(core):
             return  # too long to be a name, or a common noun (系统工程, 伟大斗争, 与黑恶势力斗争)
         # An unquoted name keeps its head (X专项行动); a core the lexicon knows stands for itself.
-        name = core if self.lexicon.kind_of(core) == "campaign" else core + head
-        add(name, "campaign", text.find(core, start), end, [written + head, core + head])
+        name = core if self.lexicon.kind_of(core) == CAMPAIGN else core + head
+        add(name, CAMPAIGN, text.find(core, start), end, [written + head, core + head])
 
     def _merge_bare(self, found: dict[str, Mention], fallbacks: dict[str, str]) -> None:
         """A bare head joins the named campaign it abbreviates (rules.yaml: abbreviating), or is dropped."""
@@ -261,7 +259,7 @@ class CampaignExtractor:
                 max(longer, key=lambda m: len(m.spans)).spans.extend(bare.spans)
             elif head in fallbacks:
                 name = fallbacks[head]
-                found[name] = Mention(name, "campaign", spans=bare.spans)
+                found[name] = Mention(name, CAMPAIGN, spans=bare.spans)
 
     @staticmethod
     def _count(text: str, found: dict[str, Mention], aliases: dict[str, str]) -> None:

@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
-from crawler.normalise import to_simplified
+from storage.kinds import CampaignKind
 
-KINDS = ("campaign", "formulation")
+KINDS = tuple(str(kind) for kind in CampaignKind)  # the lexicon file's sections, plural: campaigns, formulations
 _ENTRY_KEYS = {"name", "since", "aliases", "unquoted"}
 NEW_LEXICON_FILE = "# procwatch lexicon: your own names; `procwatch campaigns accept` adds to it\n"
 
@@ -35,20 +35,22 @@ class LexiconError(ValueError):
 
 def lexicon_key(name: str) -> str:
     """The form names are compared in: Simplified, the enumeration comma and the comma alike."""
+    from crawler.normalise import to_simplified  # OpenCC: loaded when a lexicon is, not when this module is
+
     return to_simplified(name.strip()).replace("，", "、").replace(",", "、")
 
 
 @dataclass(frozen=True)
 class Lexicon:
-    kinds: dict[str, str] = field(default_factory=dict)  # key -> kind
+    kinds: dict[str, CampaignKind] = field(default_factory=dict)  # key -> kind
     unquoted: frozenset[str] = frozenset()  # keys recognised outside quotation marks
     since: dict[str, int] = field(default_factory=dict)  # key -> the year it began, where known
 
-    def kind_of(self, name: str) -> str | None:
+    def kind_of(self, name: str) -> CampaignKind | None:
         return self.kinds.get(lexicon_key(name))
 
     def campaigns(self) -> list[str]:
-        return [name for name, kind in self.kinds.items() if kind == "campaign"]
+        return [name for name, kind in self.kinds.items() if kind == CampaignKind.campaign]
 
     def merged(self, other: Lexicon) -> Lexicon:
         return Lexicon(
@@ -63,11 +65,11 @@ def parse_lexicon(text: str, name: str) -> Lexicon:
         raise LexiconError(f"{name}: invalid YAML: {exc}") from None
     if not isinstance(data, dict) or set(data) - set(KINDS + tuple(k + "s" for k in KINDS)):
         raise LexiconError(f"{name}: expected a mapping with 'campaigns' and/or 'formulations' lists")
-    kinds: dict[str, str] = {}
+    kinds: dict[str, CampaignKind] = {}
     unquoted: set[str] = set()
     since: dict[str, int] = {}
     for key, entries in data.items():
-        kind = key.rstrip("s")
+        kind = CampaignKind(key.rstrip("s"))
         if not isinstance(entries, list):
             raise LexiconError(f"{name}: {key}: expected a list of names")
         for index, entry in enumerate(entries):

@@ -7,15 +7,18 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from crawler.config import CONFIG_ENV, Config, ConfigError, Source, load_config
+from crawler.config import CONFIG_ENV, Config, ConfigError, Source
 from crawler.dates import parse_date
-from storage import SchemaError, Store, open_database
-from storage.db import DATABASE_ENV
+
+if TYPE_CHECKING:
+    from storage import Store
+
+DATABASE_ENV = "PROCWATCH_DATABASE_URL"  # storage.db's; repeated so that --help need not import storage
 
 app = typer.Typer(
     name="procwatch",
@@ -50,8 +53,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def read_config(path: Path | None) -> Config:
+    """sources.yaml, checked completely (adapters resolve, the lexicon loads), or a one-line error."""
+    from crawler.validate import load
+
     try:
-        return load_config(path)
+        return load(path)
     except ConfigError as exc:
         fail(str(exc), 2)
 
@@ -67,6 +73,8 @@ def find_source(config: Config, source_id: str) -> Source:
 
 
 def open_store(db: str | None) -> Store:
+    from storage import SchemaError, Store, open_database
+
     try:
         return Store(open_database(db))
     except SchemaError as exc:

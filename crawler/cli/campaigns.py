@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from crawler.campaigns import CampaignExtractor, Lexicon, LexiconError, load_lexicon
-from crawler.campaigns.lexicon import add_to_lexicon_file
+from crawler.campaigns.lexicon import LexiconError, load_lexicon
 from crawler.cli.app import (
     ConfigOption,
     DbOption,
@@ -23,10 +22,12 @@ from crawler.cli.app import (
     read_config,
 )
 from crawler.dates import BEIJING, beijing_iso, beijing_minute
-from crawler.decode import decode_html
-from crawler.extract import ExtractionError, extract_article
-from storage.campaigns import EMERGING_MIN_SOURCES, EMERGING_WINDOW, EmergingCampaign
-from storage.models import Campaign
+from storage.emerging import EMERGING_MIN_SOURCES, EMERGING_WINDOW
+
+if TYPE_CHECKING:
+    from crawler.campaigns.lexicon import Lexicon
+    from storage.campaigns import EmergingCampaign
+    from storage.models import Campaign
 
 LexiconOption = Annotated[
     Path | None, typer.Option("--lexicon", help="your lexicon file [default: settings.lexicon of the sources file]")
@@ -36,6 +37,9 @@ campaigns_app = typer.Typer(help="Campaigns and formulations (提法).", no_args
 
 def read_document(path: Path) -> str:
     """Text of a plain-text or HTML file in any encoding (the article part, for HTML)."""
+    from crawler.decode import decode_html
+    from crawler.extract import ExtractionError, extract_article
+
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -59,6 +63,8 @@ def extract_command(
     json: JsonOption = False,
 ) -> None:
     """Find campaigns and formulations in documents."""
+    from crawler.campaigns import CampaignExtractor
+
     try:
         extractor = CampaignExtractor(load_lexicon(lexicon))
     except LexiconError as exc:
@@ -158,7 +164,7 @@ def show_command(
     console.print(f"  …{campaign.first_context}…", markup=False)
     table = Table("first seen", "source", "article", title="spread")
     for item in timeline:
-        table.add_row(item["first_seen_at"][:16].replace("T", " "), item["source"], item["title"] or "")
+        table.add_row((item["first_seen_at"] or "")[:16].replace("T", " "), item["source"], item["title"] or "")
     console.print(table)
 
 
@@ -229,6 +235,8 @@ def accept_command(
     db: DbOption = None,
 ) -> None:
     """Accept a discovered name: it leaves the emerging list and joins your lexicon file, if you have one."""
+    from crawler.campaigns.lexicon import add_to_lexicon_file
+
     campaign = _set_status(name, "accepted", db)
     _, path = _lexicon_and_file(config, lexicon)
     if path is None:

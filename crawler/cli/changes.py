@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -24,9 +24,10 @@ from crawler.cli.app import (
     read_config,
 )
 from crawler.dates import beijing_iso, beijing_minute
-from storage import ArticleWithVersions, Store
-from storage.diff import diff, diff_text
-from storage.models import EventKind
+from storage.kinds import EventKind
+
+if TYPE_CHECKING:
+    from storage import ArticleWithVersions, Store
 
 
 def _article(store: Store, url: str) -> ArticleWithVersions:
@@ -110,11 +111,15 @@ def diff_command(
         return
     if sys.stdout.isatty():
         rendered = Text()
+        from storage.diff import diff
+
         for op, part in diff(old_text, new_text):
             style = "" if op == 0 else ("bold green" if op > 0 else "red strike")
             rendered.append(part, style=style)
         console.print(rendered)
     else:
+        from feeds.diff import diff_text
+
         for line in diff_text(old_text, new_text):
             sys.stdout.write(line + "\n")
 
@@ -163,20 +168,17 @@ def recheck_command(
     db: DbOption = None,
 ) -> None:
     """Re-check the known articles that are due by age (settings.recheck), now."""
-    from crawler.campaigns import CampaignExtractor
-    from crawler.fetch import Fetcher
-    from crawler.recheck import recheck_due
+    from crawler.pipeline import CrawlReport
+    from crawler.runtime import Runtime
 
     loaded = read_config(config)
     if source_id:
         find_source(loaded, source_id)
     store = open_store(db)
 
-    async def run():  # type: ignore[no-untyped-def]
-        async with Fetcher.from_settings(loaded.settings) as fetcher:
-            return await recheck_due(
-                loaded, store, fetcher, source_id=source_id, campaigns=CampaignExtractor.for_config(loaded)
-            )
+    async def run() -> list[CrawlReport]:
+        async with Runtime(loaded, store) as runtime:
+            return await runtime.recheck(source_id=source_id)
 
     reports = asyncio.run(run())
     if json:

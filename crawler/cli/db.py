@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from crawler.cli.app import DbOption, console, fail
-from storage.db import current_revision, head_revision, make_engine, upgrade
 
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 
@@ -13,6 +12,8 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 @db_app.command("upgrade")
 def upgrade_command(db: DbOption = None) -> None:
     """Create or migrate the database schema to this version of procwatch."""
+    from storage.db import current_revision, head_revision, make_engine, upgrade  # noqa: F401
+
     engine = make_engine(db)
     try:
         before, after = upgrade(engine)
@@ -38,6 +39,8 @@ def upgrade_command(db: DbOption = None) -> None:
 @db_app.command("status")
 def status_command(db: DbOption = None) -> None:
     """Show the schema revision of the database and of this procwatch."""
+    from storage.db import current_revision, head_revision, make_engine, upgrade  # noqa: F401
+
     engine = make_engine(db)
     console.print(f"database: {engine.url.render_as_string(hide_password=True)}")
     console.print(f"revision: {current_revision(engine) or 'empty'} (procwatch needs {head_revision()})")

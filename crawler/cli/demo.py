@@ -11,10 +11,7 @@ import typer
 from crawler.cli.app import app, console
 from crawler.cli.feeds import DEFAULT_HOST, DEFAULT_PORT
 from crawler.cli.fetch import crawl_once, print_report
-from crawler.config import load_config
 from crawler.dates import beijing_iso
-from crawler.demo.mirror import Mirror
-from storage import Store, open_database
 
 
 @app.command("demo")
@@ -28,7 +25,10 @@ def demo_command(
     port: Annotated[int, typer.Option(help="feed server port with --serve")] = DEFAULT_PORT,
 ) -> None:
     """Serve a mirror of three portals on 127.0.0.1, fetch them all, write the feeds, show what was stored."""
+    from crawler.demo.mirror import Mirror
+    from crawler.runtime import Runtime, load
     from feeds.build import build_feeds
+    from storage import Store, open_database
 
     directory.mkdir(parents=True, exist_ok=True)
     database = directory / "demo.sqlite3"
@@ -37,7 +37,7 @@ def demo_command(
     base_url = f"http://{DEFAULT_HOST}:{port}"
     with Mirror() as mirror:
         config_path = mirror.write_config(directory / "sources.yaml")
-        config = load_config(config_path)
+        config = load(config_path)
         store = Store(open_database(str(database)))
         sites = ", ".join(f"{site} {mirror.url(site, '/')}" for site in mirror.sites)
         console.print(f"mirror: {sites}", markup=False)
@@ -54,7 +54,8 @@ def demo_command(
             f"{counts['republications']} republications, {len(campaigns)} campaigns and formulations in {database}",
             markup=False,
         )
-        feeds = build_feeds(store, config, directory / "feeds", base_url=base_url)
+        catalog = Runtime(config, store).catalog()
+        feeds = build_feeds(store, catalog, directory / "feeds", base_url=base_url)
         console.print(f"wrote {len(feeds)} feed files to {directory / 'feeds'}", markup=False)
         if not serve:
             console.print(f"run 'procwatch demo --serve' and subscribe to {base_url}/all.xml", markup=False)
@@ -64,4 +65,4 @@ def demo_command(
         from feeds.server import create_app
 
         console.print(f"subscribe to {base_url}/all.xml (all feeds: {base_url}/feeds.opml); Ctrl-C stops", markup=False)
-        uvicorn.run(create_app(store, lambda: config), host=DEFAULT_HOST, port=port, log_level="warning")
+        uvicorn.run(create_app(store, lambda: catalog), host=DEFAULT_HOST, port=port, log_level="warning")

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from crawler.cli.app import ConfigOption, JsonOption, app, console, fail, find_source, print_json, read_config
-from crawler.config import Settings, Source
+from crawler.config import Config, Source
 from crawler.dates import beijing_iso, beijing_minute
-from crawler.extract import ExtractedArticle, ExtractionError, extract_article
-from crawler.fetch import Fetcher, FetchError
-from crawler.pipeline import extracted_json
+
+if TYPE_CHECKING:
+    from crawler.extract import ExtractedArticle
 
 
 def article_json(article: ExtractedArticle, *, html: bool = False) -> dict[str, Any]:
+    from crawler.pipeline import extracted_json
+
     """The fields that would be stored, and the rule behind each."""
     data: dict[str, Any] = {
         "url": article.url,
@@ -61,10 +63,13 @@ def describe(article: ExtractedArticle, *, html: bool = False, body: bool = True
     return lines
 
 
-async def _download(url: str, source: Source | None, settings: Settings) -> tuple[str, str, str]:
+async def _download(url: str, source: Source | None, config: Config) -> tuple[str, str, str]:
     """The page as text (decoded with its HTTP charset and the source's encoding), its final URL and charset."""
-    async with Fetcher.from_settings(settings, retries=0) as fetcher:
-        response = await fetcher.get(
+    from crawler.fetch import FetchError
+    from crawler.runtime import Runtime
+
+    async with Runtime(config, None, fetcher_options={"retries": 0}) as runtime:
+        response = await runtime.fetcher.get(
             url,
             verify_tls=source.verify_tls if source else True,
             obey_robots=source.robots if source else True,
@@ -86,6 +91,10 @@ def extract_command(
     config: ConfigOption = None,
 ) -> None:
     """Show what would be stored for one page, and which rule found each field. Stores nothing."""
+    from crawler.extract import ExtractionError, extract_article
+    from crawler.fetch import FetchError
+    from crawler.runtime import Runtime
+
     # Without --source no sources file is needed: a page can be tried before it is configured.
     loaded = read_config(config) if source_id else None
     source = find_source(loaded, source_id) if loaded and source_id else None
@@ -93,7 +102,7 @@ def extract_command(
     data: str | bytes
     if target.startswith(("http://", "https://")):
         try:
-            data, url, encoding = asyncio.run(_download(target, source, loaded.settings if loaded else Settings()))
+            data, url, encoding = asyncio.run(_download(target, source, loaded or Config()))
         except FetchError as exc:
             fail(f"error: {target}: {exc.message}", 1)
     else:
@@ -105,9 +114,8 @@ def extract_command(
         url = path.resolve().as_uri()
     try:
         if source is not None:
-            from crawler.adapters import registry
-
-            article = registry[source.adapter](source).parse_article(data, url, encoding=encoding)
+            adapter = Runtime(loaded or Config(), None).adapter(source)
+            article = adapter.parse_article(data, url, encoding=encoding)
         else:
             article = extract_article(data, url, encoding=encoding)
     except ExtractionError as exc:

@@ -26,12 +26,13 @@ def build_command(
     db: DbOption = None,
 ) -> None:
     """Write every feed as static files (NAME.xml, NAME.atom, feeds.opml, index.html)."""
+    from crawler.runtime import Runtime
     from feeds.build import build_feeds
     from feeds.items import FeedQuery
 
-    written = build_feeds(
-        open_store(db), read_config(config), out, base_url=base_url, query=FeedQuery(limit=limit, fulltext=fulltext)
-    )
+    store = open_store(db)
+    catalog = Runtime(read_config(config), store).catalog()
+    written = build_feeds(store, catalog, out, base_url=base_url, query=FeedQuery(limit=limit, fulltext=fulltext))
     console.print(f"wrote {len(written)} files to {out} (subscribe to {base_url.rstrip('/')}/all.xml)", markup=False)
 
 
@@ -46,9 +47,11 @@ def serve_command(
     """Serve the feeds over HTTP (with ETag/304, filters, OPML and /healthz)."""
     import uvicorn
 
+    from crawler.runtime import Runtime
     from feeds.server import create_app
 
     loaded = read_config(config)
     store = open_store(db)
+    catalog = Runtime(loaded, store).catalog()
     console.print(f"serving feeds on http://{host}:{port}/ (all sources: http://{host}:{port}/all.xml)", markup=False)
-    uvicorn.run(create_app(store, lambda: loaded, base_url=base_url), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(store, lambda: catalog, base_url=base_url), host=host, port=port, log_level="warning")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from crawler.cli.app import (
     ConfigOption,
@@ -22,23 +21,21 @@ from crawler.cli.app import (
     read_config,
 )
 from crawler.cli.extract import describe
-from crawler.config import Config, Source
-from crawler.fetch import Fetcher
-from crawler.pipeline import Crawl, CrawlReport, ProgressHook
-from storage import Store
+
+if TYPE_CHECKING:
+    from crawler.config import Config, Source
+    from crawler.pipeline import CrawlReport, ProgressHook
+    from storage import Store
 
 
 async def crawl_once(
-    config: Config, source: Source, store: Store, *, progress: ProgressHook | None = None, **options: object
+    config: Config, source: Source, store: Store, *, progress: ProgressHook | None = None, **options: Any
 ) -> CrawlReport:
-    """Crawl one source with a fresh fetcher built from the configuration's settings."""
-    from crawler.campaigns import CampaignExtractor
+    """Crawl one source now, with a runtime of its own."""
+    from crawler.runtime import Runtime
 
-    async with Fetcher.from_settings(config.settings) as fetcher:
-        crawl = Crawl(
-            source, fetcher, store, progress=progress, campaigns=CampaignExtractor.for_config(config), **options
-        )  # type: ignore[arg-type]
-        return await crawl.run()
+    async with Runtime(config, store) as runtime:
+        return await runtime.fetch(source, progress=progress, **options)
 
 
 @app.command("fetch")
@@ -56,8 +53,10 @@ def fetch_command(
     loaded = read_config(config)
     source = find_source(loaded, source_id)
     store = open_store(db)
-    options = {"limit": limit, "backfill": backfill, "dry_run": dry_run, "recheck_listed": recheck}
+    options: dict[str, Any] = {"limit": limit, "backfill": backfill, "dry_run": dry_run, "recheck_listed": recheck}
     if sys.stderr.isatty() and not json:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err_console) as bar:
             task = bar.add_task(f"{source.id}: list pages", total=None)
 

@@ -44,7 +44,8 @@ def run_command(
 ) -> None:
     """Run the daemon: poll every source on its schedule, serve feeds, /healthz and /metrics."""
     from crawler.daemon.logs import setup_logging
-    from crawler.daemon.runner import Daemon, DaemonOptions
+    from crawler.daemon.runner import Daemon
+    from crawler.daemon.service import DaemonOptions, Service
 
     setup_logging(log_format.value)
     store = open_store(db)
@@ -58,17 +59,17 @@ def run_command(
         recheck_every=_duration(recheck_every, "--recheck-every"),
         feeds_out=feeds_out,
     )
+    service: Service
     try:
         if cluster:
             from crawler.daemon.cluster import ClusterError, ClusterWorker
 
             try:
-                worker = ClusterWorker(path, store, options, tick=_duration(tick, "--tick"))
+                service = ClusterWorker(path, store, options, tick=_duration(tick, "--tick"))
             except ClusterError as exc:
                 fail(f"error: {exc}", 2)
-            code = asyncio.run(worker.run())
         else:
-            code = asyncio.run(Daemon(path, store, options).run())
+            service = Daemon(path, store, options)
     except ConfigError as exc:
         fail(str(exc), 2)
-    raise typer.Exit(code)
+    raise typer.Exit(asyncio.run(service.run()))

@@ -5,7 +5,10 @@ many workers run (procrastinate records each periodic defer in the database). Th
 sources that are due by their schedule (the same APScheduler triggers as the embedded daemon, in
 Beijing time), claims each due run with a row lock so only one claim succeeds, and defers a crawl
 job with ``lock=<source id>`` (one crawl of a source at a time) and ``queueing_lock=<source id>``
-(jobs do not pile up behind a slow source). The crawl is the same function as on one machine.
+(jobs do not pile up behind a slow source). The crawl, the re-check, feeds output, SIGHUP reload
+and health are the runtime's, exactly as on one machine (see service.py); only the trigger differs.
+A crawl that failed for a reason a retry can fix (network, 5xx, a busy database) is retried by
+procrastinate; the back-off applies to the next scheduled run, not to those retries.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import signal
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,10 +24,10 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import Engine
 
-from crawler.config import Config, Source, load_config
-from crawler.daemon.runner import DaemonOptions, QuietServer, Runtime
+from crawler.config import Source
+from crawler.daemon.service import DaemonOptions, Service
 from crawler.daemon.triggers import trigger_for
-from crawler.fetch import Fetcher
+from crawler.runtime import ConfigChanges, RetryableCrawlError
 from storage import Store
 
 log = logging.getLogger("procwatch.cluster")
@@ -41,13 +44,18 @@ def conninfo(engine: Engine) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def tick_cron(tick: timedelta) -> str:
+def tick_cron(tick: timedelta, option: str = "--tick") -> str:
     seconds = int(tick.total_seconds())
     if 1 <= seconds < 60 and 60 % seconds == 0:
         return f"* * * * * */{seconds}"  # croniter's sixth field is seconds
     if seconds >= 60 and seconds % 60 == 0 and 60 % (seconds // 60) == 0:
         return f"*/{seconds // 60} * * * *"
-    raise ClusterError(f"--tick must divide a minute or an hour evenly (1s, 5s, 30s, 1m, 5m ...), got {tick}")
+    if seconds >= 3600 and seconds % 3600 == 0 and 24 % (seconds // 3600) == 0:
+        return f"0 */{seconds // 3600} * * *"
+    raise ClusterError(
+        f"{option} must divide a minute, an hour or a day evenly (1s, 5s, 30s, 1m, 5m, 1h ...) in cluster mode, "
+        f"got {tick}"
+    )
 
 
 def make_app(engine: Engine) -> procrastinate.App:
@@ -72,48 +80,54 @@ def next_due(source: Source, now: datetime) -> datetime:
     if schedule.cron:
         upcoming = trigger_for(schedule).get_next_fire_time(None, now)
         return upcoming or now + timedelta(days=1)
-    jitter = schedule.jitter_delta.total_seconds()
-    interval = schedule.interval or timedelta(hours=1)
+    jitter = schedule.jitter.total_seconds() if schedule.jitter else 0
+    interval = schedule.every or timedelta(hours=1)
     return now + interval + timedelta(seconds=random.uniform(-jitter, jitter) if jitter else 0)
 
 
-class ClusterWorker:
+class ClusterWorker(Service):
+    mode = "cluster"
+
     def __init__(self, config_path: Path, store: Store, options: DaemonOptions, *, tick: timedelta):
         if store.engine.dialect.name != "postgresql":
             raise ClusterError("--cluster needs a PostgreSQL database (--db postgresql://...); SQLite is one machine")
         with store.engine.connect() as connection:
             if not connection.exec_driver_sql("SELECT to_regclass('procrastinate_jobs')").scalar():
                 raise ClusterError("procrastinate's tables are missing: run 'procwatch db upgrade' first")
-        self.config_path, self.store, self.options = config_path, store, options
-        self.config: Config = load_config(config_path)
+        tick_schedule = tick_cron(tick)
+        recheck_schedule = tick_cron(options.recheck_every, "--recheck-every")
+        super().__init__(config_path, store, options)
         self.app = make_app(store.engine)
-        self.runtime: Runtime | None = None
-        self.stopping = asyncio.Event()
-        cron = tick_cron(tick)
+        self.worker: asyncio.Task[None] | None = None
 
-        @self.app.task(name="procwatch.crawl", queue=QUEUE, retry=procrastinate.RetryStrategy(max_attempts=3, wait=30))
-        async def crawl(source_id: str) -> None:
-            if self.runtime is not None:
-                await self.runtime.crawl(source_id)
+        retry = procrastinate.RetryStrategy(max_attempts=3, wait=30, retry_exceptions={RetryableCrawlError})
 
-        @self.app.periodic(cron=cron, periodic_id="tick")
+        @self.app.task(name="procwatch.crawl", queue=QUEUE, retry=retry, pass_context=True)
+        async def crawl(context: procrastinate.JobContext, source_id: str) -> None:
+            # a retry must run even though the failure it follows set the source's back-off
+            await self.runtime.crawl(source_id, respect_backoff=not context.job.attempts, raise_retryable=True)
+
+        @self.app.periodic(cron=tick_schedule, periodic_id="tick")
         @self.app.task(name="procwatch.tick", queue=QUEUE, queueing_lock="procwatch.tick")
         async def tick_task(timestamp: int) -> None:
             await self.defer_due(datetime.fromtimestamp(timestamp, UTC))
+
+        @self.app.periodic(cron=recheck_schedule, periodic_id="recheck")
+        @self.app.task(name="procwatch.recheck", queue=QUEUE, queueing_lock="procwatch.recheck", lock="recheck")
+        async def recheck_task(timestamp: int) -> None:
+            await self.runtime.scheduled_recheck()
 
         self.crawl_task = crawl
 
     async def defer_due(self, now: datetime) -> list[str]:
         """Claim and defer every source whose next run is due; returns the ids deferred."""
         deferred = []
-        states = await asyncio.to_thread(self.store.source_states)
+        states = await self.store.run(self.store.source_states)
         for source in self.config.enabled_sources:
             state = states.get(source.id)
             if state is not None and state.next_due is not None and state.next_due > now:
                 continue
-            claimed = await asyncio.to_thread(
-                self.store.claim_due, source.id, due_at=now, next_due=next_due(source, now)
-            )
+            claimed = await self.store.run(self.store.claim_due, source.id, due_at=now, next_due=next_due(source, now))
             if not claimed:
                 continue
             try:
@@ -125,47 +139,34 @@ class ClusterWorker:
                 log.info("%s: a crawl is already queued; not adding another", source.id)
         return deferred
 
-    async def run(self) -> int:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stopping.set)
-        async with self.app.open_async(), Fetcher.from_settings(self.config.settings) as fetcher:
-            self.runtime = Runtime(self.config, self.store, fetcher, backoff=self.options.backoff)
-            worker = asyncio.create_task(
-                self.app.run_worker_async(
-                    queues=[QUEUE],
-                    concurrency=4,
-                    install_signal_handlers=False,
-                    wait=True,
-                    shutdown_graceful_timeout=self.options.shutdown_timeout,
-                    name=f"procwatch-{random.randrange(1 << 16)}",
-                )
+    async def start_trigger(self) -> None:
+        await self.app.open_async()
+        self.worker = asyncio.create_task(
+            self.app.run_worker_async(
+                queues=[QUEUE],
+                concurrency=4,
+                install_signal_handlers=False,
+                wait=True,
+                shutdown_graceful_timeout=self.options.shutdown_timeout,
+                name=f"procwatch-{random.randrange(1 << 16)}",
             )
-            server_task = None
-            server = None
-            if self.options.serve:
-                import uvicorn
-                from starlette.routing import Mount
+        )
+        self.worker.add_done_callback(self._worker_ended)
 
-                from feeds.server import create_app
+    def _worker_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("worker stopped: %s", task.exception())
+            self.stopping.set()  # a worker that cannot take jobs must not look alive
 
-                app = create_app(self.store, lambda: self.config, base_url=self.options.base_url)
-                app.router.routes.insert(0, Mount("/metrics", app=self.runtime.metrics.asgi_app()))
-                server = QuietServer(
-                    uvicorn.Config(
-                        app, host=self.options.host, port=self.options.port, log_level="warning", lifespan="off"
-                    )
-                )
-                server_task = asyncio.create_task(server.serve())
-            log.info("cluster worker running: %d sources", len(self.config.enabled_sources))
-            stop = asyncio.create_task(self.stopping.wait())
-            done, _ = await asyncio.wait({worker, stop}, return_when=asyncio.FIRST_COMPLETED)
-            if worker in done and worker.exception():
-                log.error("worker stopped: %s", worker.exception())
-            worker.cancel()
-            await asyncio.wait({worker}, timeout=self.options.shutdown_timeout + 2)
-            if server is not None and server_task is not None:
-                server.should_exit = True
-                await asyncio.wait({server_task}, timeout=5)
-        log.info("stopped")
-        return 0
+    async def stop_trigger(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()  # procrastinate lets running jobs finish within the graceful timeout
+            await asyncio.wait({self.worker}, timeout=self.options.shutdown_timeout + 2)
+        await self.app.close_async()
+
+    def reconcile(self, changes: ConfigChanges) -> None:
+        pass  # the tick reads the runtime's configuration each time: nothing to reschedule
+
+    def next_runs(self, source_ids: Iterable[str]) -> Mapping[str, datetime | None]:
+        states = self.store.source_states()
+        return {i: states[i].next_due if i in states else None for i in source_ids}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from crawler.pipeline import CrawlReport, FetchLog
+from crawler.pipeline import ArticleOutcome, CrawlReport, FetchLog
 
 
 class Metrics:
@@ -51,11 +51,12 @@ class Metrics:
             self.blocked.labels(entry.source).inc()
 
     def observe_report(self, report: CrawlReport) -> None:
-        self.new_articles.labels(report.source).inc(report.count("new"))
-        self.new_versions.labels(report.source).inc(report.count("changed"))
+        self.new_articles.labels(report.source).inc(report.count(ArticleOutcome.new))
+        self.new_versions.labels(report.source).inc(report.count(ArticleOutcome.changed))
         self.crawls.labels(report.source, "ok" if report.ok else "failed").inc()
         if report.ok and report.finished:
             self.last_success.labels(report.source).set(report.finished.timestamp())
 
-    def asgi_app(self):  # type: ignore[no-untyped-def]
-        return make_asgi_app(registry=self.registry)
+    def exposition(self) -> tuple[bytes, str]:
+        """The metrics in Prometheus' text format, and its media type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

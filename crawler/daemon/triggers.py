@@ -7,13 +7,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config import Schedule
-from crawler.dates import BEIJING
+from storage.clock import BEIJING
 
 
 def trigger_for(schedule: Schedule) -> BaseTrigger:
     if schedule.cron:
         return CronTrigger.from_crontab(schedule.cron, timezone=BEIJING)
-    interval = schedule.interval
-    assert interval is not None
-    jitter = int(schedule.jitter_delta.total_seconds()) or None
+    interval = schedule.every
+    assert interval is not None  # the schema requires every or cron
+    jitter = int(schedule.jitter.total_seconds()) if schedule.jitter else None
     return IntervalTrigger(seconds=max(1, int(interval.total_seconds())), jitter=jitter, timezone=BEIJING)

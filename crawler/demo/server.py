@@ -48,6 +48,9 @@ class StaticServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes: with Nagle's algorithm on, the body waited for the
+            # client's delayed ACK, 40 ms per response on a kept-alive connection
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
                 path = urlsplit(self.path).path
@@ -91,12 +94,15 @@ class StaticServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="static-server", daemon=True)
+        # a short poll interval: shutdown() waits up to one interval (0.5 s by default, per server)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="static-server", daemon=True
+        )
 
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from crawler.campaigns import CampaignExtractor, Lexicon, LexiconError, extract_campaigns, load_lexicon
-from crawler.config import ConfigError, parse_config
+from crawler.config import ConfigError
+from crawler.validate import load
+from tests.support.cli import procwatch as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
@@ -183,13 +185,8 @@ def test_user_lexicon_extends_and_bad_lexicons_are_named(tmp_path: Path) -> None
     with pytest.raises(
         ConfigError, match=r"sources\.yaml:2: settings\.lexicon: .*mine\.yaml: campaigns: expected a list"
     ):
-        parse_config("settings:\n  lexicon: mine.yaml\nsources: []\n", "sources.yaml", base=tmp_path / "sources.yaml")
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
-    )
+        (tmp_path / "sources.yaml").write_text("settings:\n  lexicon: mine.yaml\nsources: []\n", encoding="utf-8")
+        load(tmp_path / "sources.yaml")  # the check every command makes
 
 
 def test_cli_extract_reads_html_in_any_encoding(tmp_path: Path) -> None:

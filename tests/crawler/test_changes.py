@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from crawler.config import load_config
 from crawler.dates import BEIJING
-from crawler.fetch import Fetcher
 from crawler.pipeline import vanished_from_list
-from crawler.recheck import recheck_due
+from storage.clock import utcnow
 from storage.models import EventKind
-from storage.types import utcnow
-from tests.conftest import crawl
+from tests.conftest import crawl, runtime_for
+from tests.support.cli import procwatch as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +29,7 @@ def test_an_edit_is_one_reported_change_with_a_correct_diff(mirror, sqlite_store
     crawl(mirror, sqlite_store, tmp_path, "spp")
     ((_, article),) = reported(sqlite_store, EventKind.edited)
     assert article.url == url and article.current_version == 2
-    from storage.diff import diff_text
+    from feeds.diff import diff_text
 
     versions = sqlite_store.versions(article.id)
     lines = diff_text(versions[0].body_text, versions[1].body_text)
@@ -110,20 +107,14 @@ def test_age_based_recheck_fetches_only_due_articles(mirror, sqlite_store, tmp_p
     url = mirror.edit("spp", 2, body=mirror.article("spp", 2).body + "\n(本文有更新)会议决定追加部署。")
 
     async def run(now):
-        async with Fetcher(min_delay=0) as fetcher:
-            return await recheck_due(config, sqlite_store, fetcher, now=now)
+        async with runtime_for(config, sqlite_store) as runtime:
+            return await runtime.recheck(now=now)
 
     assert asyncio.run(run(utcnow())) == []  # everything was checked a moment ago
     reports = asyncio.run(run(utcnow() + timedelta(minutes=20)))  # young articles are due every 15 minutes
     (report,) = reports
     assert len(report.articles) == 3 and [a.outcome for a in report.articles if a.url == url] == ["changed"]
     assert asyncio.run(run(utcnow() + timedelta(minutes=5))) == []  # just re-checked
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
-    )
 
 
 def test_history_diff_and_changes_commands(mirror, tmp_path) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from crawler.config import ConfigError, load_config, parse_config
+from crawler.config import Config, ConfigError, load_config, parse_config
+from crawler.validate import check_config
+from tests.support.cli import procwatch as run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,16 +38,25 @@ sources:
 """
 
 
+def checked(text: str, base: Path | None = None) -> Config:
+    """Parse and check a sources file completely, as every command does (crawler.validate.load)."""
+    config = parse_config(text, "sources.yaml", base=base)
+    issues = check_config(config)
+    if issues:
+        raise ConfigError(issues)
+    return config
+
+
 def error_of(text: str) -> str:
     with pytest.raises(ConfigError) as info:
-        parse_config(text, "sources.yaml")
+        checked(text)
     return str(info.value)
 
 
 def test_valid_file_loads_with_defaults() -> None:
     config = parse_config(VALID)
     spp, xz = config.sources
-    assert spp.schedule.interval.total_seconds() == 1800 and spp.schedule.jitter_delta.total_seconds() == 300
+    assert spp.schedule.every.total_seconds() == 1800 and spp.schedule.jitter.total_seconds() == 300
     assert spp.verify_tls and spp.robots and spp.enabled
     assert xz.schedule.cron == "*/20 8-22 * * *" and not xz.enabled
     assert xz.all_tags == ["tibet", "西藏", "procuratorate", "provincial"]
@@ -86,7 +95,7 @@ def test_the_shipped_sources_file_is_valid() -> None:
         (
             "adapter: trs",
             "adapter: trz",
-            "sources.yaml:4: sources[0].adapter: unknown adapter 'trz' (known: feed, generic, hanweb, trs)",
+            "sources.yaml:4: sources[0].adapter: unknown adapter 'trz' (built in: feed, generic, hanweb, trs;",
         ),
         ("id: xz-jcy", "id: spp", "sources.yaml:8: sources[1].id: duplicate id 'spp' (already used by sources[0])"),
         (
@@ -167,12 +176,6 @@ def test_environment_variable_names_the_default_file(tmp_path: Path, monkeypatch
     path.write_text(VALID, encoding="utf-8")
     monkeypatch.setenv("PROCWATCH_CONFIG", str(path))
     assert [s.id for s in load_config().sources] == ["spp", "xz-jcy"]
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=120
-    )
 
 
 def test_cli_reports_a_broken_file_in_one_line_with_exit_code_2(tmp_path: Path) -> None:
@@ -307,7 +310,7 @@ def test_a_missing_lexicon_file_is_named(tmp_path: Path) -> None:
 
 def error_of_at(base: Path, text: str) -> str:
     with pytest.raises(ConfigError) as info:
-        parse_config(text, "sources.yaml", base=base / "sources.yaml")
+        checked(text, base / "sources.yaml")
     return str(info.value)
 
 

@@ -45,7 +45,7 @@ def crash_until_done(config: Path, db: str, seed: int) -> list[float]:
         process = subprocess.Popen(
             fetch_command(config, db), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        delay = rng.uniform(1.2, 3.5)  # start-up takes about a second; then articles are being written
+        delay = rng.uniform(0.8, 2.5)  # start-up takes about half a second; then articles are being written
         time.sleep(delay)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
@@ -141,7 +141,7 @@ def test_fetch_while_the_daemon_writes_to_the_same_sqlite_file(bulk_mirror, tmp_
     assert bulk == ARTICLES and versions == ARTICLES  # three writers and a daemon: each article once
 
 
-STATIC, DAEMON_KILLS, EDITED = 40, 10, (3, 17, 31)
+STATIC, DAEMON_KILLS, EDITED = 40, 6, (3, 17, 31)
 
 
 def daemon_crash_run(db: str, tmp_path: Path, seed: int) -> None:
@@ -161,7 +161,7 @@ def daemon_crash_run(db: str, tmp_path: Path, seed: int) -> None:
         def kill_at_random(command: list[str], times: int) -> None:
             for _ in range(times):
                 process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                time.sleep(rng.uniform(0.8, 3.0))
+                time.sleep(rng.uniform(0.6, 2.2))
                 process.send_signal(signal.SIGKILL)
                 process.wait(30)
 

@@ -22,6 +22,7 @@ from crawler.dates import BEIJING
 from crawler.extract import ExtractedArticle
 from feeds.build import build_feeds
 from storage import Store
+from tests.conftest import feed_catalog
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 pytestmark = pytest.mark.skipif(
@@ -130,7 +131,7 @@ def test_the_emerging_feed_lists_recent_names_with_their_spread(sqlite_store: St
         encoding="utf-8",
     )
     out = tmp_path / "feeds"
-    build_feeds(sqlite_store, load_config(config_file), out, base_url="http://127.0.0.1:8080")
+    build_feeds(sqlite_store, feed_catalog(load_config(config_file)), out, base_url="http://127.0.0.1:8080")
     rss = (out / "emerging.xml").read_text("utf-8")
     assert "【兴起】两个确立(2 个来源)" in rss and "urn:procwatch:emerging:" in rss
     assert "甘肃政法网" in rss and "最高人民检察院" in rss and "https://zfw.example.gov.cn/002.html" in rss

@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 from crawler.config import load_config
-from crawler.daemon.runner import Runtime
 from crawler.dates import BEIJING
-from crawler.fetch import Fetcher
 from storage import Store
+from tests.conftest import runtime_for
 from tests.support.faults import ARTICLE, FAULTS, Blackhole, FaultServer, gzip_bomb
 
 # Peak Python allocations for the whole cycle, the fault server's own buffers included. Several
@@ -53,11 +52,8 @@ def test_every_fault_is_recorded_and_the_healthy_source_still_runs(
 
     async def cycle() -> list:
         # deadline 6 s: the in-process fault server shares the CPU with the parse of the 30,000-level page
-        fetcher = Fetcher(
-            min_delay=0, timeout=1.5, deadline=6, retries=1, retry_base=0.05, retry_cap=1.0, concurrency=32
-        )
-        async with fetcher:
-            runtime = Runtime(config, sqlite_store, fetcher)
+        options = {"timeout": 1.5, "deadline": 6, "retries": 1, "retry_base": 0.05, "retry_cap": 1.0, "concurrency": 32}
+        async with runtime_for(config, sqlite_store, **options) as runtime:
             return await asyncio.gather(*(runtime.crawl(s.id) for s in config.sources))
 
     tracemalloc.start()

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from crawler.config import load_config
 from crawler.demo.server import Page
-from crawler.fetch import Fetcher
-from crawler.pipeline import CrawlReport, crawl_source
-from tests.conftest import crawl
+from crawler.pipeline import CrawlReport
+from tests.conftest import crawl, runtime_for
+from tests.support.cli import procwatch as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,19 +126,13 @@ def test_an_unreachable_source_fails_and_is_recorded(sqlite_store, tmp_path) -> 
     config = load_config(path)
 
     async def main() -> CrawlReport:
-        async with Fetcher(min_delay=0, retries=0) as fetcher:
-            return await crawl_source(config.get("dead"), fetcher=fetcher, store=sqlite_store)
+        async with runtime_for(config, sqlite_store, retries=0) as runtime:
+            return await runtime.fetch(config.get("dead"))
 
     report = asyncio.run(main())
     assert not report.ok and "connection failed" in report.errors[0]
     state = sqlite_store.source_state("dead")
     assert state is not None and state.consecutive_failures == 1
-
-
-def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler", *args], capture_output=True, text=True, cwd=cwd, timeout=300
-    )
 
 
 def test_cli_fetch_and_article_json(mirror, tmp_path) -> None:
@@ -177,17 +169,10 @@ def test_demo_command_runs_offline(tmp_path) -> None:
 
 def test_ingesting_the_mirror_records_campaigns_with_first_mentions(mirror, sqlite_store, tmp_path) -> None:
     config = load_config(mirror.write_config(tmp_path / "sources.yaml"))
-    from crawler.campaigns import CampaignExtractor
 
     async def fetch(source_id: str) -> CrawlReport:
-        async with Fetcher(min_delay=0) as fetcher:
-            return await crawl_source(
-                config.get(source_id),
-                fetcher=fetcher,
-                store=sqlite_store,
-                backfill=3,
-                campaigns=CampaignExtractor.for_config(config),
-            )
+        async with runtime_for(config, sqlite_store) as runtime:
+            return await runtime.fetch(config.get(source_id), backfill=3)
 
     for site_id in ("spp", "scjcy", "zfw"):
         asyncio.run(fetch(site_id))

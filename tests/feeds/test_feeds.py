@@ -11,10 +11,13 @@ from starlette.testclient import TestClient
 from crawler.cli.fetch import crawl_once
 from crawler.config import Config, load_config
 from crawler.demo.server import Page
-from feeds import FeedQuery, catalog, items_for, render_feed
 from feeds.build import build_feeds
+from feeds.catalog import catalog
+from feeds.items import FeedQuery, items_for
+from feeds.render import render_feed
 from feeds.server import create_app
 from storage import Store
+from tests.conftest import feed_catalog
 
 BASE = "http://feeds.example"
 HOSTILE = (
@@ -37,16 +40,16 @@ def refetch(config: Config, store: Store, source_id: str) -> None:
 
 
 def parsed(config: Config, store: Store, path: str, fmt: str = "rss", **query: object) -> feedparser.FeedParserDict:
-    spec = next(s for s in catalog(config) if s.path == path)
-    data = render_feed(spec, items_for(store, config, spec, FeedQuery(**query)), fmt, BASE)
+    spec = next(s for s in catalog(feed_catalog(config)) if s.path == path)
+    data = render_feed(spec, items_for(store, feed_catalog(config), spec, FeedQuery(**query)), fmt, BASE)
     return feedparser.parse(data, sanitize_html=False)  # we check what we send, not what feedparser keeps
 
 
 def test_every_feed_in_both_formats_parses_cleanly(world, tmp_path) -> None:
     config, store = world
-    written = build_feeds(store, config, tmp_path / "out", base_url=BASE)
+    written = build_feeds(store, feed_catalog(config), tmp_path / "out", base_url=BASE)
     feeds = [p for p in written if p.suffix in (".xml", ".atom")]
-    assert len(feeds) == 2 * len(catalog(config)) and (tmp_path / "out" / "sources" / "spp.xml").exists()
+    assert len(feeds) == 2 * len(catalog(feed_catalog(config))) and (tmp_path / "out" / "sources" / "spp.xml").exists()
     assert (tmp_path / "out" / "tags" / "四川.atom").exists()
     for path in feeds:
         result = feedparser.parse(path.read_bytes())
@@ -54,7 +57,7 @@ def test_every_feed_in_both_formats_parses_cleanly(world, tmp_path) -> None:
     everything = feedparser.parse((tmp_path / "out" / "all.xml").read_bytes())
     assert len(everything.entries) == 5  # five articles; the Traditional repost is not a sixth
     opml = (tmp_path / "out" / "feeds.opml").read_text("utf-8")
-    assert opml.count("<outline") == len(catalog(config)) and f"{BASE}/sources/spp.xml" in opml
+    assert opml.count("<outline") == len(catalog(feed_catalog(config))) and f"{BASE}/sources/spp.xml" in opml
 
 
 def test_dates_are_beijing_time_never_naive(world) -> None:
@@ -107,7 +110,7 @@ def test_hostile_page_content_never_reaches_a_feed(world, mirror, tmp_path) -> N
     mirror.servers["zfw"].set(site.articles[0].path, Page(page.encode("utf-8")))
     refetch(config, store, "zfw")
     out = tmp_path / "hostile"
-    build_feeds(store, config, out, base_url=BASE, query=FeedQuery(fulltext=True))
+    build_feeds(store, feed_catalog(config), out, base_url=BASE, query=FeedQuery(fulltext=True))
     for path in [*out.rglob("*.xml"), *out.rglob("*.atom")]:
         data = path.read_bytes()
         assert not feedparser.parse(data).bozo, path
@@ -132,7 +135,7 @@ def test_hostile_page_content_never_reaches_a_feed(world, mirror, tmp_path) -> N
 @pytest.fixture
 def client(world) -> TestClient:
     config, store = world
-    return TestClient(create_app(store, lambda: config, base_url=BASE))
+    return TestClient(create_app(store, lambda: feed_catalog(config), base_url=BASE))
 
 
 def test_server_validators_and_304(client) -> None:
@@ -171,7 +174,7 @@ def test_server_refuses_hostile_filters_and_matches_like_characters_literally(cl
 
 def test_feed_links_never_follow_the_host_header(world) -> None:
     config, store = world
-    unconfigured = TestClient(create_app(store, lambda: config))  # no --base-url: the bound address
+    unconfigured = TestClient(create_app(store, lambda: feed_catalog(config)))  # no --base-url: the bound address
     body = unconfigured.get("/all.xml", headers={"Host": "evil.example"}).text
     assert "evil.example" not in body and "evil.example" not in unconfigured.get("/feeds.opml").text
 
@@ -187,7 +190,7 @@ def test_a_burst_of_requests_shares_one_feed_build(world, monkeypatch) -> None:
     builds = []
     real = feeds.server.items_for
     monkeypatch.setattr(feeds.server, "items_for", lambda *args: builds.append(1) or real(*args))
-    app = create_app(store, lambda: config, base_url=BASE)
+    app = create_app(store, lambda: feed_catalog(config), base_url=BASE)
 
     async def burst() -> list[int]:
         transport = httpx.ASGITransport(app=app)

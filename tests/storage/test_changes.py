@@ -7,8 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 from crawler.dates import BEIJING
+from feeds.diff import diff_html, diff_text
 from storage import OutcomeKind, Store
-from storage.diff import change_size, diff_html, diff_text
+from storage.diff import change_size
 from storage.models import EventKind
 from storage.significance import classify
 from tests.storage.test_repository import PAGE, URL, Page, edited

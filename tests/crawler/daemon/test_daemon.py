@@ -14,8 +14,9 @@ import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from crawler.daemon.backoff import Backoff
 from crawler.daemon.runner import Daemon, DaemonOptions
-from storage import Backoff, Store
+from storage import Store
 from storage.models import SourceState
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -28,12 +29,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_daemon_for(seconds: float, config: Path, store: Store, **options: object) -> Daemon:
+def run_daemon_until(condition, config: Path, store: Store, timeout: float = 30, **options: object) -> Daemon:
+    """Run a daemon until ``condition()`` holds (polled), then stop it; fail after ``timeout`` seconds."""
     daemon = Daemon(config, store, DaemonOptions(serve=False, **options))  # type: ignore[arg-type]
 
     async def main() -> None:
         task = asyncio.create_task(daemon.run())
-        await asyncio.sleep(seconds)
+        assert await until(condition, timeout), "the condition never held"
         daemon.stopping.set()
         assert await asyncio.wait_for(task, 15) == 0
 
@@ -41,17 +43,31 @@ def run_daemon_for(seconds: float, config: Path, store: Store, **options: object
     return daemon
 
 
+async def until(condition, seconds: float) -> bool:
+    """Poll ``condition`` until it holds or ``seconds`` pass: wait for what happens, never for a guess."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
 def test_schedules_fire_and_a_failing_source_backs_off_while_others_succeed(mirror, sqlite_store, tmp_path) -> None:
     config = mirror.write_config(tmp_path / "sources.yaml", every="1s")
     config.write_text(config.read_text().replace("  concurrency: 4", "  concurrency: 4\n  retries: 0") + DEAD)
-    run_daemon_for(5, config, sqlite_store, backoff=Backoff(base=timedelta(seconds=3), cap=timedelta(seconds=30)))
     list_path = mirror.sites["spp"].list_path
-    assert mirror.servers["spp"].requests[list_path] >= 3  # every second, for five seconds
+    run_daemon_until(
+        lambda: mirror.servers["spp"].requests[list_path] >= 3,  # the 1 s schedule fired again and again
+        config,
+        sqlite_store,
+        backoff=Backoff(base=timedelta(minutes=5)),
+    )
     states = sqlite_store.source_states()
     assert states["spp"].consecutive_failures == 0 and states["spp"].last_success is not None
     dead = states["dead"]
-    # Without back-off it would have failed five times; with 3 s, 6 s ... it tried at most twice.
-    assert 1 <= dead.consecutive_failures <= 2 and dead.backoff_until is not None
+    # Scheduled every second like spp, but after its first failure it waits out the 5-minute back-off.
+    assert dead.consecutive_failures == 1 and dead.backoff_until is not None
     assert "connection failed" in dead.last_error
     # spp page 1 (2), scjcy (1 + the Traditional repost, linked to the SPP original), zfw (1)
     assert len(sqlite_store.latest_articles(100)) == 4
@@ -65,14 +81,6 @@ def test_recovery_after_backoff(mirror, sqlite_store, tmp_path) -> None:
 
     def state() -> SourceState | None:
         return sqlite_store.source_state("zfw")
-
-    async def until(condition, seconds: float) -> bool:  # poll instead of guessing how long a crawl takes
-        deadline = asyncio.get_running_loop().time() + seconds
-        while not condition():
-            if asyncio.get_running_loop().time() > deadline:
-                return False
-            await asyncio.sleep(0.1)
-        return True
 
     async def main() -> None:
         task = asyncio.create_task(daemon.run())
@@ -93,14 +101,14 @@ def test_reload_reconciles_jobs_and_keeps_the_old_config_when_invalid(mirror, sq
 
     async def main() -> None:
         task = asyncio.create_task(daemon.run())
-        await asyncio.sleep(0.5)
+        assert await until(lambda: daemon.scheduler.running, 10)
         assert {j.id for j in daemon.scheduler.get_jobs()} == {"spp", "scjcy", "zfw", "__recheck__"}
         config.write_text(config.read_text().replace("id: zfw", "id: zfw2").replace("every: 1h", "every: 2h", 1))
-        assert daemon.reload()
+        assert await daemon.reload()
         assert {j.id for j in daemon.scheduler.get_jobs()} == {"spp", "scjcy", "zfw2", "__recheck__"}
         assert "interval[2:00:00]" in str(daemon.scheduler.get_job("spp").trigger)
         config.write_text("sources:\n  - id: broken\n    schedule: {every: soon}\n")
-        assert not daemon.reload()
+        assert not await daemon.reload()
         assert {j.id for j in daemon.scheduler.get_jobs()} == {"spp", "scjcy", "zfw2", "__recheck__"}
         daemon.stopping.set()
         await asyncio.wait_for(task, 15)
@@ -207,7 +215,7 @@ def test_a_cron_source_is_scheduled_for_its_next_time_not_paused(mirror, sqlite_
 
     async def main() -> None:
         task = asyncio.create_task(daemon.run())
-        await asyncio.sleep(0.5)
+        assert await until(lambda: daemon.scheduler.running, 10)
         seen.update(daemon.health()["sources"])
         daemon.stopping.set()
         assert await asyncio.wait_for(task, 15) == 0
@@ -253,7 +261,7 @@ def test_health_is_answered_while_a_huge_list_page_is_parsed(mirror, sqlite_stor
     mirror.servers["spp"].set(site.list_path, Page(f"<html><body><ul>{links}</ul></body></html>".encode()))
     config = mirror.write_config(tmp_path / "sources.yaml", every="1h")
     port = free_port()
-    daemon = Daemon(config, sqlite_store, DaemonOptions(port=port, recheck_every=timedelta(hours=1)))
+    daemon = Daemon(config, sqlite_store, DaemonOptions(port=port, recheck_every=timedelta(hours=1), shutdown_timeout=1))
     answered: list[float] = []
 
     async def main() -> None:
@@ -262,7 +270,7 @@ def test_health_is_answered_while_a_huge_list_page_is_parsed(mirror, sqlite_stor
             deadline = asyncio.get_running_loop().time() + 20
             while not daemon.inflight and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.05)
-            while daemon.inflight and asyncio.get_running_loop().time() < deadline:  # during the crawls
+            while daemon.inflight and len(answered) < 10 and asyncio.get_running_loop().time() < deadline:
                 started = asyncio.get_running_loop().time()
                 assert (await client.get("/healthz")).status_code == 200  # a 5 s timeout would raise
                 answered.append(asyncio.get_running_loop().time() - started)

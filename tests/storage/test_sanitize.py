@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.sanitize import sanitize_html
 from feeds.safety import clean_html
+from storage.sanitize import sanitize_html
 
 PAGE = "https://www.spp.gov.cn/spp/xwfbh/202407/t20240709_660012.shtml"
 SMUGGLED = [

@@ -1,0 +1,93 @@
+"""Finding an adapter class by the name sources.yaml gives it.
+
+Three spellings, tried in this order (urlwatch's registries, plus setuptools entry points):
+
+* a built-in name: ``trs``, ``hanweb``, ``generic``, ``feed``;
+* a name another installed package registers in the ``procwatch.adapters`` entry-point group;
+* an import path, ``mypkg.sites:ProvinceAdapter``, importable from ``sys.path`` or from the
+  directory that holds sources.yaml.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crawler.adapters.base import Adapter
+
+ENTRY_POINT_GROUP = "procwatch.adapters"
+#: the built-in adapters and the modules that register them
+BUILTIN = {
+    "trs": "crawler.adapters.trs",
+    "hanweb": "crawler.adapters.hanweb",
+    "generic": "crawler.adapters.generic",
+    "feed": "crawler.adapters.feed",
+}
+
+
+class AdapterNotFound(LookupError):
+    """``str()`` says what was tried, fit for a one-line config error."""
+
+
+def resolve(name: str, *, search: Sequence[Path] = ()) -> type[Adapter]:
+    """The adapter class for ``name``; ``search``: extra directories for import paths (sources.yaml's)."""
+    from crawler.adapters.base import Adapter, registry
+
+    if name in registry:
+        return registry[name]
+    if name in BUILTIN:
+        importlib.import_module(BUILTIN[name])  # registers itself
+        return registry[name]
+    if ":" in name:
+        found = _imported(name, search)
+    else:
+        matches = entry_points(group=ENTRY_POINT_GROUP, name=name)
+        if not matches:
+            known = ", ".join(sorted(BUILTIN))
+            raise AdapterNotFound(
+                f"unknown adapter {name!r} (built in: {known}; or an installed package's {ENTRY_POINT_GROUP!r} "
+                "entry point, or an import path like 'mypkg.module:MyAdapter')"
+            )
+        entry = next(iter(matches))
+        try:
+            found = entry.load()
+        except Exception as exc:
+            raise AdapterNotFound(f"adapter {name!r} ({entry.value}) cannot be loaded: {_reason(exc)}") from None
+    if not (isinstance(found, type) and issubclass(found, Adapter)):
+        raise AdapterNotFound(f"adapter {name!r} is {found!r}, not a subclass of crawler.adapters.Adapter")
+    registry[name] = found  # resolved once per process
+    return found
+
+
+def exists(name: str, *, search: Sequence[Path] = ()) -> None:
+    """Raise AdapterNotFound unless ``name`` resolves; a built-in name is known without importing it."""
+    if name not in BUILTIN:
+        resolve(name, search=search)
+
+
+def _imported(path: str, search: Sequence[Path]) -> object:
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise AdapterNotFound(f"adapter {path!r}: expected 'module.path:ClassName'")
+    extra = [str(directory) for directory in search if str(directory) not in sys.path]
+    sys.path[:0] = extra
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise AdapterNotFound(f"adapter {path!r}: cannot import {module_name!r}: {_reason(exc)}") from None
+    finally:
+        for directory in extra:
+            sys.path.remove(directory)
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise AdapterNotFound(f"adapter {path!r}: module {module_name!r} has no {attribute!r}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]

@@ -1,0 +1,315 @@
+"""The composition root: everything a crawl needs, built in one place from one configuration.
+
+Every command and both daemon modes go through :class:`Runtime`: it holds the configuration, the
+store, the fetcher (rebuilt when the settings that shape it change), the adapters, the campaign
+extractor and the metrics, and offers the jobs a trigger runs: :meth:`Runtime.crawl`,
+:meth:`Runtime.recheck`, :meth:`Runtime.rebuild_feeds`. APScheduler (one machine) and procrastinate
+(a cluster) only decide *when* those jobs run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy.exc import DBAPIError
+
+from crawler.adapters import Adapter, resolve
+from crawler.campaigns import CampaignExtractor
+from crawler.campaigns.lexicon import load_lexicon
+from crawler.config import Config, Settings, Source
+from crawler.daemon.metrics import Metrics
+from crawler.dates import beijing_iso
+from crawler.fetch import Fetcher
+from crawler.pipeline import Crawl, CrawlReport, FetchLog, ProgressHook, log_fetch
+from crawler.validate import load, search_path
+from feeds.catalog import SourceCatalog
+from storage import BackoffPolicy, Store
+from storage.clock import utcnow
+from storage.db import analyze
+from storage.retry import lost_race
+
+log = logging.getLogger("procwatch.runtime")
+__all__ = ["ConfigChanges", "RetryableCrawlError", "Runtime", "compare", "load"]
+
+
+class RetryableCrawlError(Exception):
+    """A scheduled crawl failed for a reason a later attempt can fix: the network, a 5xx answer, a busy
+    database. Raised only when the trigger asks for it (procrastinate's retry in cluster mode)."""
+
+
+@dataclass(frozen=True)
+class ConfigChanges:
+    """What a reload changed, for the log."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    settings: list[str] = field(default_factory=list)  # names of crawler-wide settings that changed
+
+    def __str__(self) -> str:
+        parts = [
+            f"{len(self.added)} added" + (f" ({', '.join(self.added)})" if self.added else ""),
+            f"{len(self.removed)} removed" + (f" ({', '.join(self.removed)})" if self.removed else ""),
+            f"{len(self.changed)} changed" + (f" ({', '.join(self.changed)})" if self.changed else ""),
+        ]
+        if self.settings:
+            parts.append(f"settings changed: {', '.join(self.settings)}")
+        return ", ".join(parts)
+
+
+def compare(old: Config, new: Config) -> ConfigChanges:
+    before = {s.id: s for s in old.enabled_sources}
+    after = {s.id: s for s in new.enabled_sources}
+    return ConfigChanges(
+        added=sorted(after.keys() - before.keys()),
+        removed=sorted(before.keys() - after.keys()),
+        changed=sorted(i for i in after.keys() & before.keys() if after[i] != before[i]),
+        settings=[name for name in Settings.model_fields if getattr(old.settings, name) != getattr(new.settings, name)],
+    )
+
+
+# Settings the fetcher is built from: a change to one of these means a new fetcher.
+FETCHER_SETTINGS = ("user_agent", "concurrency", "min_delay", "timeout", "max_bytes", "max_redirects", "retries")
+
+
+class Runtime:
+    """The one builder of fetcher, adapters, extractor and crawls. Use as an async context manager."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store | None,
+        *,
+        metrics: Metrics | None = None,
+        backoff: BackoffPolicy | None = None,
+        feeds_out: Path | None = None,
+        base_url: str = "",
+        on_fetch: Callable[[FetchLog], None] | None = None,
+        fetcher_options: Mapping[str, Any] | None = None,
+    ):
+        self.config, self._store = config, store
+        self.metrics = metrics or Metrics()
+        self.backoff = backoff
+        self.feeds_out, self.base_url = feeds_out, base_url
+        self._on_fetch_hook = on_fetch
+        self._fetcher_options = dict(fetcher_options or {})  # tests and benchmarks: no politeness delays
+        self._fetcher: Fetcher | None = None
+        self._campaigns = self._extractor(config)
+        self._adapters: dict[str, Adapter] = {}
+
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        self._fetcher = self._build_fetcher(self.config.settings)
+        return self
+
+    async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        if self._fetcher is not None:
+            await self._fetcher.aclose()
+            self._fetcher = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("this runtime was built without a database (procwatch extract)")
+        return self._store
+
+    @property
+    def fetcher(self) -> Fetcher:
+        if self._fetcher is None:
+            raise RuntimeError("the runtime is not open: use 'async with Runtime(...)'")
+        return self._fetcher
+
+    def _build_fetcher(self, settings: Settings) -> Fetcher:
+        return Fetcher.from_settings(settings, **self._fetcher_options)
+
+    @staticmethod
+    def _extractor(config: Config) -> CampaignExtractor:
+        return CampaignExtractor(load_lexicon(config.lexicon_path))
+
+    async def reload(self, new: Config) -> ConfigChanges:
+        """Take a new configuration: new adapters and lexicon, and a new fetcher if its settings changed
+        (crawls in flight finish with the old one, which is closed once they are done)."""
+        changes = compare(self.config, new)
+        extractor = await asyncio.to_thread(self._extractor, new)
+        old_fetcher = self._fetcher
+        if old_fetcher is not None and any(name in FETCHER_SETTINGS for name in changes.settings):
+            self._fetcher = self._build_fetcher(new.settings)
+            task = asyncio.create_task(self._close_later(old_fetcher))
+            self._closing = task  # a reference, so the task is not collected
+        self.config, self._campaigns, self._adapters = new, extractor, {}
+        log.info("configuration reloaded: %s", changes)
+        return changes
+
+    @staticmethod
+    async def _close_later(fetcher: Fetcher, after: float = 120.0) -> None:
+        await asyncio.sleep(after)  # longer than a crawl's requests take; closing early would fail them
+        await fetcher.aclose()
+
+    # -- building blocks ---------------------------------------------------------------------------
+
+    def catalog(self) -> SourceCatalog:
+        """What the feeds need: the configured sources and the names the lexicon already knows."""
+        return SourceCatalog(self.config.sources, frozenset(self._campaigns.lexicon.kinds))
+
+    def adapter(self, source: Source) -> Adapter:
+        adapter = self._adapters.get(source.id)
+        if adapter is None or adapter.source != source:
+            adapter = resolve(source.adapter, search=search_path(self.config))(source)
+            self._adapters[source.id] = adapter
+        return adapter
+
+    def crawl_of(self, source: Source, **options: Any) -> Crawl:
+        """The one construction of a :class:`Crawl`; ``options`` are its settings (limit, dry_run ...)."""
+        return Crawl(
+            source,
+            self.adapter(source),
+            self.fetcher,
+            self.store,
+            campaigns=self._campaigns,
+            on_fetch=self._on_fetch,
+            **options,
+        )
+
+    def _on_fetch(self, entry: FetchLog) -> None:
+        (self._on_fetch_hook or log_fetch)(entry)
+        self.metrics.observe_fetch(entry)
+
+    def source(self, source_id: str) -> Source | None:
+        return next((s for s in self.config.enabled_sources if s.id == source_id), None)
+
+    # -- jobs --------------------------------------------------------------------------------------
+
+    async def fetch(self, source: Source, *, progress: ProgressHook | None = None, **options: Any) -> CrawlReport:
+        """Crawl one source now, on demand (``procwatch fetch``): no back-off, failures in the report."""
+        report = await self.crawl_of(source, progress=progress, **options).run()
+        self.metrics.observe_report(report)
+        return report
+
+    async def crawl(
+        self, source_id: str, *, respect_backoff: bool = True, raise_retryable: bool = False
+    ) -> CrawlReport | None:
+        """One scheduled crawl of one configured source. Failures are logged and recorded against the
+        source; with ``raise_retryable`` one a retry could fix is raised as RetryableCrawlError."""
+        source = self.source(source_id)
+        if source is None:
+            return None  # removed from the configuration since the job was queued
+        if respect_backoff:
+            state = await self.store.run(self.store.source_state, source_id)
+            if state and state.backoff_until and state.backoff_until > utcnow():
+                log.info(
+                    "%s: backing off until %s after %d failures",
+                    source_id,
+                    beijing_iso(state.backoff_until),
+                    state.consecutive_failures,
+                )
+                return None
+        try:
+            report = await self.crawl_of(source, recheck_listed=False, backoff=self.backoff).run()
+        except Exception as exc:  # a bug or a broken database must not take the daemon down
+            log.exception("%s: crawl failed", source_id)
+            await self._record_failure(source_id, exc)
+            if raise_retryable and _retryable(exc):
+                raise RetryableCrawlError(f"{source_id}: {type(exc).__name__}: {exc}") from exc
+            return None
+        self.metrics.observe_report(report)
+        counts = ", ".join(f"{n} {k}" for k, n in report.summary().items() if n) or "nothing new"
+        if report.ok:
+            log.info("%s: %d list pages, %s", source_id, report.list_pages, counts)
+        else:
+            log.warning("%s: failed: %s", source_id, "; ".join(report.list_errors)[:500])
+        if report.changed_anything:
+            await self.rebuild_feeds()
+        if raise_retryable and report.retryable:
+            raise RetryableCrawlError(f"{source_id}: {'; '.join(report.list_errors)[:500]}")
+        return report
+
+    async def _record_failure(self, source_id: str, exc: Exception) -> None:
+        try:
+            await self.store.run(
+                self.store.record_source_run,
+                source_id,
+                ok=False,
+                error=f"{type(exc).__name__}: {exc}"[:2000],
+                backoff=self.backoff,
+            )
+        except Exception:  # the database itself is what failed: the log has the cause
+            log.warning("%s: the failure could not be recorded either", source_id)
+
+    async def recheck(
+        self, *, source_id: str | None = None, limit: int = 500, now: datetime | None = None
+    ) -> list[CrawlReport]:
+        """Re-fetch the known articles whose age band says they are due (newsdiffs' rhythm); one report
+        per source. Articles of sources no longer configured, or disabled, are left alone."""
+        schedule = self.config.settings.recheck_schedule
+        due = await self.store.run(self.store.articles_due, source_id, schedule, now=now, limit=limit)
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for article in due:
+            by_source[article.source_id].append(article.url)
+        reports = []
+        for sid, urls in by_source.items():
+            source = self.source(sid)
+            if source is not None:
+                report = await self.crawl_of(source).recheck(urls)
+                self.metrics.observe_report(report)
+                reports.append(report)
+        return reports
+
+    async def scheduled_recheck(self) -> None:
+        """The daemon's periodic re-check job: never raises; feeds follow what it found."""
+        try:
+            reports = await self.recheck()
+            await self.store.run(analyze, self.store.engine, light=True)  # keep the planner's statistics fresh
+        except Exception:
+            log.exception("re-check failed")
+            return
+        if any(r.changed_anything for r in reports):
+            await self.rebuild_feeds()
+
+    async def rebuild_feeds(self) -> None:
+        """Write the static feeds (``--feeds-out``) after a change; the server reads the database itself."""
+        if self.feeds_out is None:
+            return
+        from feeds.build import build_feeds
+
+        try:
+            await asyncio.to_thread(build_feeds, self.store, self.catalog(), self.feeds_out, base_url=self.base_url)
+        except Exception:
+            log.exception("writing feeds to %s failed", self.feeds_out)
+
+    # -- health ------------------------------------------------------------------------------------
+
+    def health(self, next_runs: Callable[[Iterable[str]], Mapping[str, datetime | None]]) -> dict[str, Any]:
+        """Every configured, enabled source's state; ``status`` is "failing" while any source fails.
+        Times are Beijing time, like everything procwatch shows."""
+        states = self.store.source_states()
+        enabled = [s.id for s in self.config.enabled_sources]
+        upcoming = next_runs(enabled)
+        sources = {}
+        for source_id in enabled:
+            state = states.get(source_id)
+            sources[source_id] = {
+                "last_success": beijing_iso(state.last_success) if state else None,
+                "last_checked": beijing_iso(state.last_checked) if state else None,
+                "consecutive_failures": state.consecutive_failures if state else 0,
+                "last_error": state.last_error if state else None,
+                "backoff_until": beijing_iso(state.backoff_until) if state else None,
+                "next_run": beijing_iso(upcoming.get(source_id)),
+            }
+        failing = sum(1 for s in sources.values() if s["consecutive_failures"])
+        return {"status": "failing" if failing else "ok", "sources": sources, "failing_sources": failing}
+
+
+def _retryable(exc: BaseException) -> bool:
+    """A database that is busy, locked or unreachable for now (not a bug, not a constraint)."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or lost_race(exc) or "locked" in str(exc.orig) or "busy" in str(exc.orig)
+    return isinstance(exc, OSError | TimeoutError)

@@ -1,0 +1,12 @@
+"""Time as procwatch keeps it: UTC in the database, Beijing time for people and for the portals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+#: the portals' clock: dates are shown and parsed in Beijing time (no daylight saving since 1991)
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

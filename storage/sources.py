@@ -1,0 +1,105 @@
+"""Per-source and per-URL crawl state: health, cluster claims, list snapshots, HTTP validators."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from storage.base import Repository
+from storage.clock import utcnow
+from storage.models import HttpValidator, Listing, SourceState
+
+#: a back-off policy: how long a source waits after its n-th consecutive failure
+BackoffPolicy = Callable[[int], timedelta]
+
+
+@dataclass(frozen=True)
+class Validators:
+    etag: str | None
+    last_modified: str | None
+
+
+class SourceRepository(Repository):
+    """What the crawler remembers between runs, apart from the articles themselves."""
+
+    def update_listing(self, list_url: str, urls: Sequence[str], *, at: datetime | None = None) -> list[str] | None:
+        """Remember what a list page shows now; returns what it showed last time (None the first time)."""
+        with self.transaction() as session:
+            row = session.get(Listing, list_url)
+            previous = row.urls.split("\n") if row and row.urls else ([] if row else None)
+            row = row or Listing(list_url=list_url, urls="", checked_at=at or utcnow())
+            row.urls, row.checked_at = "\n".join(urls), at or utcnow()
+            session.add(row)
+            return previous
+
+    # -- HTTP validators ---------------------------------------------------------------------------
+
+    def get_validators(self, url: str) -> Validators | None:
+        with Session(self.read_engine) as session:
+            row = session.get(HttpValidator, url)
+            return Validators(row.etag, row.last_modified) if row else None
+
+    def save_validators(
+        self, url: str, *, etag: str | None, last_modified: str | None, status: int, at: datetime | None = None
+    ) -> None:
+        with self.transaction() as session:
+            row = session.get(HttpValidator, url) or HttpValidator(url=url, checked_at=at or utcnow())
+            if status != 304:  # a 304 confirms the validators we sent; keep them
+                row.etag, row.last_modified = etag, last_modified
+            row.last_status, row.checked_at = status, at or utcnow()
+            session.add(row)
+
+    # -- sources ------------------------------------------------------------------------------------
+
+    def source_state(self, source_id: str) -> SourceState | None:
+        with Session(self.read_engine, expire_on_commit=False) as session:
+            return session.get(SourceState, source_id)
+
+    def source_states(self) -> dict[str, SourceState]:
+        with Session(self.read_engine, expire_on_commit=False) as session:
+            return {s.source_id: s for s in session.exec(select(SourceState)).all()}
+
+    def record_source_run(
+        self,
+        source_id: str,
+        *,
+        ok: bool,
+        error: str | None = None,
+        at: datetime | None = None,
+        backoff: BackoffPolicy | None = None,
+    ) -> SourceState:
+        """Update a source's health after one crawl; a failure sets ``backoff_until`` by the caller's policy."""
+        at = at or utcnow()
+        with self.transaction() as session:
+            state = session.get(SourceState, source_id) or SourceState(source_id=source_id)
+            state.last_checked = at
+            if ok:
+                state.last_success, state.consecutive_failures = at, 0
+                state.last_error, state.backoff_until = error, None
+            else:
+                state.consecutive_failures += 1
+                state.last_error = error
+                state.backoff_until = at + backoff(state.consecutive_failures) if backoff else None
+            session.add(state)
+            return state
+
+    def claim_due(self, source_id: str, *, due_at: datetime, next_due: datetime) -> bool:
+        """Atomically take one due run of a source (cluster mode): True for exactly one caller per due time."""
+        with self.transaction() as session:
+            state = session.get(SourceState, source_id, with_for_update=True)
+            if state is None:
+                session.add(SourceState(source_id=source_id, next_due=next_due))
+                try:
+                    session.flush()
+                except IntegrityError:
+                    return False
+                return True
+            if state.next_due is not None and state.next_due > due_at:
+                return False
+            state.next_due = next_due
+            session.add(state)
+            return True

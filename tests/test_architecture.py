@@ -1,0 +1,129 @@
+"""The layers point one way and no module imports itself in a circle.
+
+storage <- feeds <- crawler: storage knows nothing of crawling or feeds, feeds know storage and a
+source catalog but not sources.yaml, and sources.yaml's schema (crawler.config) imports nothing of
+procwatch's but durations. Read from the source with ``ast``, so the check costs no imports.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("crawler", "storage", "feeds")
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            if "migrations" not in parts:
+                out[".".join(parts)] = path
+    return out
+
+
+MODULES = modules()
+
+
+def _type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _targets(node: ast.Import | ast.ImportFrom) -> Iterator[str]:
+    if isinstance(node, ast.Import):
+        yield from (alias.name for alias in node.names)
+    elif node.module and not node.level:
+        yield node.module
+        yield from (f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def imports(name: str, *, eager_only: bool) -> set[str]:
+    """procwatch modules ``name`` imports: at import time only (eager), or anywhere (incl. functions)."""
+    tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+    found: set[str] = set()
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                found.update(t for t in _targets(node) if t in MODULES)
+            elif isinstance(node, ast.If):
+                if not (eager_only and _type_checking(node)):
+                    visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body)
+                for handler in node.handlers:
+                    visit(handler.body)
+                visit(node.orelse)
+                visit(node.finalbody)
+            elif not eager_only:
+                visit([child for child in ast.walk(node) if isinstance(child, ast.Import | ast.ImportFrom)])
+
+    visit(tree.body)
+    found.discard(name)
+    return found
+
+
+def test_storage_imports_neither_the_crawler_nor_the_feeds() -> None:
+    bad = {m: sorted(i for i in imports(m, eager_only=False) if i.split(".")[0] != "storage") for m in MODULES}
+    assert {m: i for m, i in bad.items() if m.startswith("storage") and i} == {}
+
+
+def test_feeds_import_storage_but_not_the_crawler() -> None:
+    bad = {m: sorted(i for i in imports(m, eager_only=False) if i.startswith("crawler")) for m in MODULES}
+    assert {m: i for m, i in bad.items() if m.startswith("feeds") and i} == {}
+
+
+def test_the_config_schema_imports_nothing_of_procwatch_but_durations() -> None:
+    assert imports("crawler.config", eager_only=False) <= {"crawler.durations"}
+
+
+def test_no_import_cycle() -> None:
+    graph = {name: imports(name, eager_only=True) for name in MODULES}
+    # Tarjan's strongly connected components: a component of more than one module is a cycle.
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def connect(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph[node]:
+            if target not in index:
+                connect(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for name in sorted(graph):
+        if name not in index:
+            connect(name)
+    assert cycles == []
+
+
+def test_the_check_sees_imports() -> None:
+    # guard against a check that passes because it reads nothing
+    assert "storage.db" in imports("storage.store", eager_only=True)
+    assert "crawler.runtime" in imports("crawler.cli.fetch", eager_only=False)
+    assert "crawler.runtime" not in imports("crawler.cli.fetch", eager_only=True)  # imported when the command runs
