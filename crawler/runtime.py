@@ -25,9 +25,9 @@ from crawler.adapters import Adapter, resolve
 from crawler.campaigns import CampaignExtractor
 from crawler.campaigns.lexicon import load_lexicon
 from crawler.config import Config, Settings, Source
-from crawler.daemon.metrics import Metrics
 from crawler.dates import beijing_iso
 from crawler.fetch import Fetcher
+from crawler.metrics import Metrics
 from crawler.pipeline import Crawl, CrawlReport, FetchLog, ProgressHook, log_fetch
 from crawler.validate import load, search_path
 from feeds.catalog import SourceCatalog
@@ -102,6 +102,7 @@ class Runtime:
         self._on_fetch_hook = on_fetch
         self._fetcher_options = dict(fetcher_options or {})  # tests and benchmarks: no politeness delays
         self._fetcher: Fetcher | None = None
+        self._retired: set[asyncio.Task[None]] = set()  # fetchers replaced by a reload, closing later
         self._campaigns = self._extractor(config)
         self._adapters: dict[str, Adapter] = {}
 
@@ -112,6 +113,10 @@ class Runtime:
         return self
 
     async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        for task in self._retired:
+            task.cancel()  # closes the old fetcher now (see _close_later)
+        if self._retired:
+            await asyncio.wait(self._retired)
         if self._fetcher is not None:
             await self._fetcher.aclose()
             self._fetcher = None
@@ -144,15 +149,18 @@ class Runtime:
         if old_fetcher is not None and any(name in FETCHER_SETTINGS for name in changes.settings):
             self._fetcher = self._build_fetcher(new.settings)
             task = asyncio.create_task(self._close_later(old_fetcher))
-            self._closing = task  # a reference, so the task is not collected
+            self._retired.add(task)  # a reference, so the task is not collected
+            task.add_done_callback(self._retired.discard)
         self.config, self._campaigns, self._adapters = new, extractor, {}
         log.info("configuration reloaded: %s", changes)
         return changes
 
     @staticmethod
     async def _close_later(fetcher: Fetcher, after: float = 120.0) -> None:
-        await asyncio.sleep(after)  # longer than a crawl's requests take; closing early would fail them
-        await fetcher.aclose()
+        try:
+            await asyncio.sleep(after)  # crawls in flight keep using it; closing early would fail them
+        finally:
+            await fetcher.aclose()
 
     # -- building blocks ---------------------------------------------------------------------------
 

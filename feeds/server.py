@@ -77,9 +77,9 @@ def _int(value: str | None, default: int) -> int:
 
 
 def create_app(
-    store: Store, config: Callable[[], SourceCatalog], *, base_url: str | None = None, health: HealthHook | None = None
+    store: Store, sources: Callable[[], SourceCatalog], *, base_url: str | None = None, health: HealthHook | None = None
 ) -> Starlette:
-    """``config`` is called per request, so a reloaded sources.yaml takes effect at once."""
+    """``sources`` is called per request, so a reloaded sources.yaml takes effect at once."""
     rendered = ShortCache(FEED_FRESHNESS)
     health_cache = ShortCache(HEALTH_FRESHNESS)
 
@@ -110,7 +110,7 @@ def create_app(
 
     async def feed(request: Request) -> Response:
         path, extension = request.path_params["path"], request.path_params["ext"]
-        current = config()
+        current = sources()
         spec = find(current, path)
         if spec is None or extension not in ("xml", "atom"):
             return Response("no such feed\n", status_code=404, media_type="text/plain")
@@ -139,24 +139,24 @@ def create_app(
         return conditional(request, body, MEDIA_TYPES[fmt], last_modified)
 
     async def index(request: Request) -> Response:
-        return conditional(request, index_html(catalog(config()), base(request)), "text/html; charset=utf-8")
+        return conditional(request, index_html(catalog(sources()), base(request)), "text/html; charset=utf-8")
 
     async def outline(request: Request) -> Response:
-        return conditional(request, opml(catalog(config()), base(request)), "text/x-opml; charset=utf-8")
+        return conditional(request, opml(catalog(sources()), base(request)), "text/x-opml; charset=utf-8")
 
     def stored_health() -> dict[str, Any]:
         """Without a daemon in this process: what the database says of each configured source."""
         states = store.source_states()
-        sources = {
+        by_source = {
             source.id: {
                 "last_success": _beijing(states[source.id].last_success) if source.id in states else None,
                 "consecutive_failures": states[source.id].consecutive_failures if source.id in states else 0,
                 "last_error": states[source.id].last_error if source.id in states else None,
             }
-            for source in config().sources
+            for source in sources().sources
         }
-        failing = sum(1 for s in sources.values() if s["consecutive_failures"])
-        return {"status": "failing" if failing else "ok", "sources": sources, "failing_sources": failing}
+        failing = sum(1 for s in by_source.values() if s["consecutive_failures"])
+        return {"status": "failing" if failing else "ok", "sources": by_source, "failing_sources": failing}
 
     async def healthz(request: Request) -> Response:
         return JSONResponse(await health_cache.get("health", health or stored_health))

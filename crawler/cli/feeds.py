@@ -8,10 +8,11 @@ from typing import Annotated
 import typer
 
 from crawler.cli.app import ConfigOption, DbOption, app, console, open_store, read_config
+from crawler.daemon.options import DaemonOptions
 
 feed_app = typer.Typer(help="Build the RSS/Atom feeds.", no_args_is_help=True)
 
-DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
+DEFAULT_HOST, DEFAULT_PORT = DaemonOptions.host, DaemonOptions.port
 
 
 @feed_app.command("build")

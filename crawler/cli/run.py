@@ -10,10 +10,10 @@ from typing import Annotated
 
 import typer
 
-from crawler.cli.app import ConfigOption, DbOption, app, fail, open_store
-from crawler.cli.feeds import DEFAULT_HOST, DEFAULT_PORT
+from crawler.cli.app import ConfigOption, DbOption, app, fail, open_store, read_config
 from crawler.config import ConfigError, config_path
-from crawler.durations import parse_duration
+from crawler.daemon.options import DaemonOptions
+from crawler.durations import format_duration, parse_duration
 
 
 class LogFormat(StrEnum):
@@ -30,12 +30,16 @@ def _duration(value: str, option: str) -> timedelta:
 
 @app.command("run")
 def run_command(
-    host: Annotated[str, typer.Option(help="feed server address")] = DEFAULT_HOST,
-    port: Annotated[int, typer.Option(min=0, max=65535, help="feed server port (0: no server)")] = DEFAULT_PORT,
+    host: Annotated[str, typer.Option(help="feed server address")] = DaemonOptions.host,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="feed server port (0: no server)")] = DaemonOptions.port,
     base_url: Annotated[str | None, typer.Option(help="public URL of the feeds, when behind a proxy")] = None,
     log_format: Annotated[LogFormat, typer.Option(help="text, or json for log shippers")] = LogFormat.text,
-    shutdown_timeout: Annotated[str, typer.Option(help="how long in-flight crawls may finish on SIGTERM")] = "8s",
-    recheck_every: Annotated[str, typer.Option(help="how often to look for articles due a re-check")] = "5m",
+    shutdown_timeout: Annotated[
+        str, typer.Option(help="how long in-flight crawls may finish on SIGTERM")
+    ] = format_duration(timedelta(seconds=DaemonOptions.shutdown_timeout)),
+    recheck_every: Annotated[
+        str, typer.Option(help="how often to look for articles due a re-check")
+    ] = format_duration(DaemonOptions.recheck_every),
     feeds_out: Annotated[Path | None, typer.Option(help="also write static feeds here after each change")] = None,
     cluster: Annotated[bool, typer.Option("--cluster", help="run as a procrastinate worker (PostgreSQL)")] = False,
     tick: Annotated[str, typer.Option(help="cluster mode: how often due sources are looked for")] = "30s",
@@ -45,11 +49,10 @@ def run_command(
     """Run the daemon: poll every source on its schedule, serve feeds, /healthz and /metrics."""
     from crawler.daemon.logs import setup_logging
     from crawler.daemon.runner import Daemon
-    from crawler.daemon.service import DaemonOptions, Service
+    from crawler.daemon.service import Service
 
-    setup_logging(log_format.value)
-    store = open_store(db)
     path = config_path(config)
+    read_config(path)  # a broken sources.yaml is reported before anything is opened or created
     options = DaemonOptions(
         host=host,
         port=port,
@@ -59,6 +62,7 @@ def run_command(
         recheck_every=_duration(recheck_every, "--recheck-every"),
         feeds_out=feeds_out,
     )
+    store = open_store(db)
     service: Service
     try:
         if cluster:
@@ -72,4 +76,5 @@ def run_command(
             service = Daemon(path, store, options)
     except ConfigError as exc:
         fail(str(exc), 2)
+    setup_logging(log_format.value)
     raise typer.Exit(asyncio.run(service.run()))

@@ -25,7 +25,8 @@ from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy import Engine
 
 from crawler.config import Source
-from crawler.daemon.service import DaemonOptions, Service
+from crawler.daemon.options import DaemonOptions
+from crawler.daemon.service import Service
 from crawler.daemon.triggers import trigger_for
 from crawler.runtime import ConfigChanges, RetryableCrawlError
 from storage import Store

@@ -18,7 +18,8 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from crawler.config import Source
-from crawler.daemon.service import DaemonOptions, Service
+from crawler.daemon.options import DaemonOptions
+from crawler.daemon.service import Service
 from crawler.daemon.triggers import trigger_for
 from crawler.runtime import ConfigChanges
 from storage.clock import BEIJING

@@ -16,30 +16,16 @@ import logging
 import signal
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.config import ConfigError
-from crawler.daemon.backoff import Backoff
+from crawler.config import Config, ConfigError
+from crawler.daemon.options import DaemonOptions
 from crawler.runtime import ConfigChanges, Runtime, load
 from storage import Store
 
 log = logging.getLogger("procwatch.daemon")
-
-
-@dataclass
-class DaemonOptions:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    base_url: str | None = None
-    shutdown_timeout: float = 8.0
-    recheck_every: timedelta = timedelta(minutes=5)
-    feeds_out: Path | None = None
-    backoff: Backoff = field(default_factory=Backoff)
-    serve: bool = True
-    fetcher_options: dict[str, Any] = field(default_factory=dict)  # tests: no politeness delays
 
 
 class Service(ABC):
@@ -64,7 +50,7 @@ class Service(ABC):
         self.server: Any = None
 
     @property
-    def config(self) -> Any:
+    def config(self) -> Config:
         return self.runtime.config
 
     # -- what a trigger provides -----------------------------------------------------------------

@@ -141,7 +141,7 @@ def test_fetch_while_the_daemon_writes_to_the_same_sqlite_file(bulk_mirror, tmp_
     assert bulk == ARTICLES and versions == ARTICLES  # three writers and a daemon: each article once
 
 
-STATIC, DAEMON_KILLS, EDITED = 40, 6, (3, 17, 31)
+STATIC, DAEMON_KILLS, EDITED = 40, 5, (3, 17, 31)
 
 
 def daemon_crash_run(db: str, tmp_path: Path, seed: int) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import procwatch
+
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[3]
 INTERVAL, CRAWLS, DEADLINE = 2.0, 3, 60.0
@@ -20,13 +22,7 @@ def test_two_workers_share_the_sources_without_double_crawls(mirror, postgres_ur
     from tests.conftest import _reset_postgres
 
     _reset_postgres(postgres_url)
-    upgrade = subprocess.run(
-        [sys.executable, "-m", "crawler", "db", "upgrade", "--db", postgres_url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    upgrade = procwatch("db", "upgrade", "--db", postgres_url)
     assert upgrade.returncode == 0, upgrade.stderr
     assert "created procrastinate's tables" in upgrade.stdout
     config = mirror.write_config(tmp_path / "sources.yaml", every=f"{int(INTERVAL)}s")

@@ -18,6 +18,7 @@ from crawler.daemon.backoff import Backoff
 from crawler.daemon.runner import Daemon, DaemonOptions
 from storage import Store
 from storage.models import SourceState
+from tests.support.cli import procwatch
 
 ROOT = Path(__file__).resolve().parents[3]
 DEAD = "  - {id: dead, name: 无响应, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], schedule: {every: 1s}}\n"
@@ -196,13 +197,7 @@ def test_sighup_reload_in_a_running_daemon(mirror, tmp_path) -> None:
 def test_an_invalid_config_stops_run_with_exit_2(tmp_path) -> None:
     bad = tmp_path / "sources.yaml"
     bad.write_text("sources:\n  - {id: x, name: x, adapter: nope, lists: ['http://a.b/'], schedule: {every: 1h}}\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "crawler", "run", "--config", str(bad), "--db", str(tmp_path / "x.sqlite3")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = procwatch("run", "--config", str(bad), "--db", str(tmp_path / "x.sqlite3"))
     assert result.returncode == 2 and "sources[0].adapter: unknown adapter 'nope'" in result.stderr
 
 

@@ -19,8 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
+from crawler.daemon.options import DaemonOptions
 from crawler.daemon.runner import Daemon
-from crawler.daemon.service import DaemonOptions, Service
+from crawler.daemon.service import Service
 from storage import Store, make_engine
 from storage.db import ensure_schema
 from tests.conftest import FAST
