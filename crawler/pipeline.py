@@ -185,7 +185,7 @@ class Crawl:
         run = _Run(CrawlReport(self.source.id))
         report = run.report
         requests_before = self.fetcher.requests_sent
-        cancelled = False
+        cancelled, crashed = False, None
         try:
             links = await self._collect_links(run)
             if report.ok:
@@ -198,6 +198,9 @@ class Crawl:
         except asyncio.CancelledError:
             cancelled = True  # shutting down: an interrupted crawl is not a failure of the source
             raise
+        except Exception as exc:  # e.g. the database refused a write (disk full): the crawl failed
+            crashed = f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             report.finished = utcnow()
             report.requests = self.fetcher.requests_sent - requests_before
@@ -205,9 +208,9 @@ class Crawl:
                 await self.store.run(
                     self.store.record_source_run,
                     self.source.id,
-                    ok=report.ok,
+                    ok=report.ok and crashed is None,
                     # a crawl that read its list but lost some articles still says why
-                    error="; ".join(report.errors)[:2000] or None,
+                    error=(crashed or "; ".join(report.errors))[:2000] or None,
                     backoff=self.backoff,
                 )
         return report
@@ -312,12 +315,16 @@ class Crawl:
         report = run.report
         listed = {link.url for link in links}
         links = links + [ListedLink(url, "", None) for url in run.vanished if url not in listed]
-        known = await self.store.run(self.store.known_urls, [link.url for link in links]) if links else set()
+        urls = [link.url for link in links]
+        known = await self.store.run(self.store.known_urls, urls) if links else set()
         todo = [link for link in links if link.url not in known]
         if self.recheck_listed:
             todo += [link for link in links if link.url in known]
         else:
-            todo += [link for link in links if link.url in known and link.url not in listed]
+            # without re-checks (the daemon's list crawl): what vanished from a list, and what is listed
+            # although we recorded it removed (put back: a restoration), are still looked at
+            removed = await self.store.run(self.store.removed_urls, urls) if known else set()
+            todo += [link for link in links if link.url in known and (link.url not in listed or link.url in removed)]
         if self.limit is not None:
             todo = todo[: self.limit]
         for done, link in enumerate(todo, 1):

@@ -105,6 +105,9 @@ class Runtime:
         self._retired: set[asyncio.Task[None]] = set()  # fetchers replaced by a reload, closing later
         self._campaigns = self._extractor(config)
         self._adapters: dict[str, Adapter] = {}
+        # failures the database could not take (disk full, database gone): kept here so that health
+        # still shows them and the back-off still applies, until a crawl succeeds again
+        self._unrecorded: dict[str, _Unrecorded] = {}
 
     # -- life cycle ---------------------------------------------------------------------------------
 
@@ -210,6 +213,9 @@ class Runtime:
         source = self.source(source_id)
         if source is None:
             return None  # removed from the configuration since the job was queued
+        unrecorded = self._unrecorded.get(source_id)
+        if respect_backoff and unrecorded and unrecorded.backoff_until and unrecorded.backoff_until > utcnow():
+            return None
         if respect_backoff:
             state = await self.store.run(self.store.source_state, source_id)
             if state and state.backoff_until and state.backoff_until > utcnow():
@@ -223,7 +229,14 @@ class Runtime:
         try:
             report = await self.crawl_of(source, recheck_listed=False, backoff=self.backoff).run()
         except Exception as exc:  # a bug or a broken database must not take the daemon down
-            log.exception("%s: crawl failed", source_id)
+            if isinstance(exc, DBAPIError | OSError):  # the database or the disk: one line, not a traceback
+                log.error(
+                    "%s: crawl failed: database error: %s",
+                    source_id,
+                    str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0],
+                )
+            else:
+                log.exception("%s: crawl failed", source_id)
             await self._record_failure(source_id, exc)
             if raise_retryable and _retryable(exc):
                 raise RetryableCrawlError(f"{source_id}: {type(exc).__name__}: {exc}") from exc
@@ -231,6 +244,7 @@ class Runtime:
         self.metrics.observe_report(report)
         counts = ", ".join(f"{n} {k}" for k, n in report.summary().items() if n) or "nothing new"
         if report.ok:
+            self._unrecorded.pop(source_id, None)
             log.info("%s: %d list pages, %s", source_id, report.list_pages, counts)
         else:
             log.warning("%s: failed: %s", source_id, "; ".join(report.list_errors)[:500])
@@ -249,8 +263,12 @@ class Runtime:
                 error=f"{type(exc).__name__}: {exc}"[:2000],
                 backoff=self.backoff,
             )
-        except Exception:  # the database itself is what failed: the log has the cause
-            log.warning("%s: the failure could not be recorded either", source_id)
+        except Exception:  # the database itself is what failed: remember it here instead
+            log.warning("%s: the failure could not be recorded in the database either", source_id)
+            previous = self._unrecorded.get(source_id)
+            failures = (previous.failures if previous else 0) + 1
+            until = utcnow() + self.backoff(failures) if self.backoff else None
+            self._unrecorded[source_id] = _Unrecorded(failures, f"{type(exc).__name__}: {exc}"[:2000], until)
 
     async def recheck(
         self, *, source_id: str | None = None, limit: int = 500, now: datetime | None = None
@@ -298,13 +316,17 @@ class Runtime:
     def health(self, next_runs: Callable[[Iterable[str]], Mapping[str, datetime | None]]) -> dict[str, Any]:
         """Every configured, enabled source's state; ``status`` is "failing" while any source fails.
         Times are Beijing time, like everything procwatch shows."""
-        states = self.store.source_states()
+        database_error = None
+        try:
+            states = self.store.source_states()
+        except Exception as exc:  # health must answer, and say so, when the database cannot
+            states, database_error = {}, f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         enabled = [s.id for s in self.config.enabled_sources]
         upcoming = next_runs(enabled)
         sources = {}
         for source_id in enabled:
             state = states.get(source_id)
-            sources[source_id] = {
+            entry: dict[str, Any] = {
                 "last_success": beijing_iso(state.last_success) if state else None,
                 "last_checked": beijing_iso(state.last_checked) if state else None,
                 "consecutive_failures": state.consecutive_failures if state else 0,
@@ -312,8 +334,22 @@ class Runtime:
                 "backoff_until": beijing_iso(state.backoff_until) if state else None,
                 "next_run": beijing_iso(upcoming.get(source_id)),
             }
+            unrecorded = self._unrecorded.get(source_id)
+            if unrecorded is not None:  # newer than anything the database could keep
+                entry["consecutive_failures"] += unrecorded.failures
+                entry["last_error"] = unrecorded.error
+                entry["backoff_until"] = beijing_iso(unrecorded.backoff_until)
+            sources[source_id] = entry
         failing = sum(1 for s in sources.values() if s["consecutive_failures"])
-        return {"status": "failing" if failing else "ok", "sources": sources, "failing_sources": failing}
+        status = "failing" if failing or database_error else "ok"
+        return {"status": status, "database_error": database_error, "sources": sources, "failing_sources": failing}
+
+
+@dataclass(frozen=True)
+class _Unrecorded:
+    failures: int
+    error: str
+    backoff_until: datetime | None
 
 
 def _retryable(exc: BaseException) -> bool:

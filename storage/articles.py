@@ -383,11 +383,16 @@ class ArticleRepository(CampaignRepository):
         return article
 
     def mark_removed(self, url: str, *, at: datetime | None = None, reason: str | None = None) -> bool:
-        """Mark a live article removed; returns False if it was unknown or already removed."""
+        """Mark a live article removed; returns False if it was unknown or already removed (then only
+        its check time moves on, so that a re-check of a removed page is not due again at once)."""
         at = at or utcnow()
         with self.transaction() as session:
             article = session.exec(select(Article).where(Article.url == url)).first()
-            if article is None or article.status == ArticleStatus.removed:
+            if article is None:
+                return False
+            if article.status == ArticleStatus.removed:
+                article.last_checked = at
+                session.add(article)
                 return False
             article.status, article.removed_at, article.last_checked = ArticleStatus.removed, at, at
             session.add(article)

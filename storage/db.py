@@ -29,8 +29,16 @@ READ_ONLY = "procwatch_read_only"  # execution option of the engine that only re
 SCHEMA_LOCK_KEY = 0x70726F63  # "proc": the advisory lock that serialises schema creation on PostgreSQL
 
 
-class SchemaError(Exception):
+class DatabaseError(Exception):
+    """A database that cannot be used: ``str()`` is one line naming it and the cause."""
+
+
+class SchemaError(DatabaseError):
     """The database schema does not match this version of procwatch."""
+
+
+class NoDatabase(DatabaseError):
+    """A command that only reads was pointed at a database that does not exist (it creates none)."""
 
 
 def default_database_url() -> str:
@@ -50,13 +58,25 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
-    """An engine configured for concurrent use: WAL and a busy timeout on SQLite."""
+SUPPORTED = ("sqlite", "postgresql")
+
+
+def make_engine(url: str | None = None, *, echo: bool = False, create: bool = True) -> Engine:
+    """An engine configured for concurrent use: WAL and a busy timeout on SQLite. ``create=False``:
+    make no directory (a command that only reads must not leave anything behind)."""
     url = normalise_url(url or default_database_url())
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in SUPPORTED:
+        raise DatabaseError(
+            f"cannot open database {url}: unsupported kind {scheme!r} (procwatch uses SQLite files and PostgreSQL)"
+        )
     if url.startswith("sqlite"):
         database = url.split(":///", 1)[-1]
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and create:
+            try:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"cannot open database {database}: {exc.strerror or exc}") from None
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
@@ -219,8 +239,66 @@ def _holds_no_data(engine: Engine) -> bool:
     return True
 
 
-def open_database(url: str | None = None) -> Engine:
-    """An engine whose schema is ready to use."""
-    engine = make_engine(url)
-    ensure_schema(engine)
+def describe(engine: Engine) -> str:
+    """The database as the user named it: a file path for SQLite, the URL without password otherwise."""
+    if engine.dialect.name == "sqlite":
+        return engine.url.database or ":memory:"
+    return engine.url.set(drivername=engine.url.get_backend_name()).render_as_string(hide_password=True)
+
+
+def open_database(url: str | None = None, *, create: bool = True) -> Engine:
+    """An engine whose schema is ready to use. ``create=False`` (commands that only read): nothing is
+    created, neither file, directory nor table; a database that is not there raises NoDatabase.
+    Every failure is a DatabaseError whose message is one line naming the database and the cause."""
+    engine = make_engine(url, create=create)
+    where = describe(engine)
+    try:
+        if create:
+            _check_writable(engine, where)
+            ensure_schema(engine)
+        else:
+            _check_exists(engine, where)
+            _check_current(engine, where)
+    except DatabaseError:
+        engine.dispose()
+        raise
+    except Exception as exc:  # the driver's own words, first line: refused, unknown database, not a database ...
+        engine.dispose()
+        raise DatabaseError(f"cannot open database {where}: {_cause(exc)}") from None
     return engine
+
+
+def _check_writable(engine: Engine, where: str) -> None:
+    """A SQLite file the crawler could read but not write would fail at its first article instead."""
+    if engine.dialect.name == "sqlite" and where != ":memory:":
+        path = Path(where)
+        if path.exists() and not os.access(path, os.W_OK):
+            raise DatabaseError(f"cannot open database {where}: the file is read-only")
+        if not path.exists() and not os.access(path.parent, os.W_OK):
+            raise DatabaseError(f"cannot open database {where}: cannot create a file in {path.parent}")
+
+
+def _check_exists(engine: Engine, where: str) -> None:
+    if engine.dialect.name == "sqlite":
+        if where != ":memory:" and not Path(where).is_file():
+            raise NoDatabase(f"no database at {where} (procwatch fetch or procwatch db upgrade creates one)")
+        return
+    if "alembic_version" not in inspect(engine).get_table_names():
+        raise NoDatabase(f"no procwatch database at {where} (procwatch db upgrade creates its tables)")
+
+
+def _check_current(engine: Engine, where: str) -> None:
+    current, head = current_revision(engine), head_revision()
+    if current is None:
+        raise NoDatabase(f"no procwatch database at {where} (procwatch db upgrade creates its tables)")
+    if current != head:
+        raise SchemaError(
+            f"database {where} is at schema revision {current}, this procwatch needs {head}: "
+            "run 'procwatch db upgrade'"
+        )
+
+
+def _cause(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return text.removeprefix("(sqlite3.OperationalError) ")

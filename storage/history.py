@@ -33,6 +33,18 @@ class ArticleWithVersions:
 class HistoryQueries(Repository):
     """Read-only queries; each runs in a deferred transaction that never blocks the crawler."""
 
+    def removed_urls(self, urls: Sequence[str]) -> set[str]:
+        """Which of these URLs belong to articles recorded as removed."""
+        found: set[str] = set()
+        with Session(self.read_engine) as session:
+            for start in range(0, len(urls), 500):
+                chunk = list(urls[start : start + 500])
+                statement = select(Article.url).where(
+                    col(Article.url).in_(chunk), Article.status == ArticleStatus.removed
+                )
+                found.update(session.exec(statement).all())
+        return found
+
     def get_article(self, url: str) -> ArticleWithVersions | None:
         with Session(self.read_engine, expire_on_commit=False) as session:
             article = session.exec(select(Article).where(Article.url == url)).first()
@@ -111,7 +123,8 @@ class HistoryQueries(Repository):
             lower = max_age
         if not conditions:
             return []
-        statement = select(Article).where(Article.status == ArticleStatus.live, or_(*conditions))
+        # removed articles too: a page taken down and later put back is news (a restoration)
+        statement = select(Article).where(or_(*conditions))
         if source_id is not None:
             statement = statement.where(Article.source_id == source_id)
         statement = statement.order_by(col(Article.last_checked)).limit(limit)

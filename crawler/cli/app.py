@@ -29,7 +29,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 console = Console(soft_wrap=True)  # never hard-wrap lines that scripts and pipes read
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error line is never broken mid-word
 
 ConfigOption = Annotated[
     Path | None,
@@ -44,6 +44,10 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+
+
+#: exit codes, as the README documents them
+OK, FAILED, USAGE_EXIT, DATABASE_EXIT = 0, 1, 2, 3
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -72,13 +76,16 @@ def find_source(config: Config, source_id: str) -> Source:
         fail(f"unknown source {source_id!r}{hint}", 2)
 
 
-def open_store(db: str | None) -> Store:
-    from storage import SchemaError, Store, open_database
+def open_store(db: str | None, *, create: bool = False) -> Store:
+    """The database, or one line and exit 3. Only commands that write new data (fetch, run, demo, db
+    upgrade) pass ``create``: the others never create a file, a directory or a table."""
+    from storage import Store
+    from storage.db import DatabaseError, open_database
 
     try:
-        return Store(open_database(db))
-    except SchemaError as exc:
-        fail(f"error: {exc}", 2)
+        return Store(open_database(db, create=create))
+    except DatabaseError as exc:
+        fail(f"procwatch: {exc}", DATABASE_EXIT)
 
 
 def option_date(value: str | None, option: str) -> datetime | None:

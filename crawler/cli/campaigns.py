@@ -35,16 +35,30 @@ LexiconOption = Annotated[
 campaigns_app = typer.Typer(help="Campaigns and formulations (提法).", no_args_is_help=True)
 
 
-def read_document(path: Path) -> str:
-    """Text of a plain-text or HTML file in any encoding (the article part, for HTML)."""
+MAX_DOCUMENT_BYTES = 5_000_000  # the longest real article pages are well under 1 MB
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def read_document(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> str:
+    """Text of a plain-text or HTML file in any encoding (the article part, for HTML). Empty, binary,
+    undecodable and oversized files are refused with one line (exit 2): they hold no text to search."""
     from crawler.decode import decode_html
     from crawler.extract import ExtractionError, extract_article
 
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)
     except OSError as exc:
         fail(f"{path}: {exc.strerror or exc}", 2)
+    if len(raw) > max_bytes:
+        fail(f"{path}: larger than {max_bytes:,} bytes (--max-bytes); not an article", 2)
+    if not raw.strip():
+        fail(f"{path}: empty file", 2)
+    if b"\x00" in raw and not raw.startswith(_UTF16_BOMS):
+        fail(f"{path}: binary data (NUL bytes), not text or HTML", 2)
     text = decode_html(raw).text
+    if text.count("\ufffd") > max(10, len(text) // 20):
+        fail(f"{path}: not text in any encoding procwatch knows (UTF-8, GBK, GB18030, Big5 ...)", 2)
     if "<" in text[:2000] and ("</p>" in text.lower() or "<html" in text.lower() or "<body" in text.lower()):
         try:
             article = extract_article(text, path.resolve().as_uri())
@@ -60,6 +74,7 @@ def read_document(path: Path) -> str:
 def extract_command(
     files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="text or HTML files, any encoding")],
     lexicon: Annotated[Path | None, typer.Option(help="extra lexicon YAML (campaigns:/formulations: lists)")] = None,
+    max_bytes: Annotated[int, typer.Option(min=1, help="refuse files larger than this")] = MAX_DOCUMENT_BYTES,
     json: JsonOption = False,
 ) -> None:
     """Find campaigns and formulations in documents."""
@@ -69,7 +84,7 @@ def extract_command(
         extractor = CampaignExtractor(load_lexicon(lexicon))
     except LexiconError as exc:
         fail(str(exc), 2)
-    results = {str(path): extractor.extract(read_document(path)) for path in files}
+    results = {str(path): extractor.extract(read_document(path, max_bytes)) for path in files}
     if json:
         if len(files) == 1:
             print_json([m.to_json() for m in next(iter(results.values()))])

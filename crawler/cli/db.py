@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from crawler.cli.app import DbOption, console, fail
+from crawler.cli.app import DATABASE_EXIT, DbOption, console, fail
 
 db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 
@@ -12,14 +12,18 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 @db_app.command("upgrade")
 def upgrade_command(db: DbOption = None) -> None:
     """Create or migrate the database schema to this version of procwatch."""
-    from storage.db import current_revision, head_revision, make_engine, upgrade  # noqa: F401
+    from storage.db import DatabaseError, describe, make_engine, upgrade
 
-    engine = make_engine(db)
+    try:
+        engine = make_engine(db)
+    except DatabaseError as exc:
+        fail(f"procwatch: {exc}", DATABASE_EXIT)
+    where = describe(engine)
     try:
         before, after = upgrade(engine)
     except Exception as exc:  # a migration failure must say which database and why
-        fail(f"error: upgrading {engine.url.render_as_string(hide_password=True)} failed: {exc}")
-    where = engine.url.render_as_string(hide_password=True)
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        fail(f"procwatch: cannot upgrade database {where}: {cause[0] if cause else type(exc).__name__}", DATABASE_EXIT)
     if before == after:
         console.print(f"{where}: already at revision {after}")
     else:
@@ -39,8 +43,17 @@ def upgrade_command(db: DbOption = None) -> None:
 @db_app.command("status")
 def status_command(db: DbOption = None) -> None:
     """Show the schema revision of the database and of this procwatch."""
-    from storage.db import current_revision, head_revision, make_engine, upgrade  # noqa: F401
+    from storage.db import DatabaseError, NoDatabase, current_revision, describe, head_revision, open_database
 
-    engine = make_engine(db)
-    console.print(f"database: {engine.url.render_as_string(hide_password=True)}")
+    try:
+        engine = open_database(db, create=False)
+    except NoDatabase as exc:
+        fail(f"procwatch: {exc}", DATABASE_EXIT)
+    except DatabaseError as exc:  # at another revision: say which, since that is what status is for
+        if "schema revision" not in str(exc):
+            fail(f"procwatch: {exc}", DATABASE_EXIT)
+        from storage.db import make_engine
+
+        engine = make_engine(db, create=False)
+    console.print(f"database: {describe(engine)}")
     console.print(f"revision: {current_revision(engine) or 'empty'} (procwatch needs {head_revision()})")

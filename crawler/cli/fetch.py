@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from crawler.cli.app import (
+    DATABASE_EXIT,
     ConfigOption,
     DbOption,
     JsonOption,
     app,
     console,
     err_console,
+    fail,
     find_source,
     open_store,
     print_json,
@@ -52,8 +57,33 @@ def fetch_command(
     """Fetch one source now: new articles, and edits or removals of listed ones."""
     loaded = read_config(config)
     source = find_source(loaded, source_id)
-    store = open_store(db)
-    options: dict[str, Any] = {"limit": limit, "backfill": backfill, "dry_run": dry_run, "recheck_listed": recheck}
+    with contextlib.ExitStack() as cleanup:
+        store = _dry_run_store(db, cleanup) if dry_run else open_store(db, create=True)
+        options = {"limit": limit, "backfill": backfill, "dry_run": dry_run, "recheck_listed": recheck}
+        report = _fetch(loaded, source, store, json=json, **options)
+    if json:
+        print_json(report.to_json())
+    else:
+        print_report(report, dry_run=dry_run)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _dry_run_store(db: str | None, cleanup: contextlib.ExitStack) -> Store:
+    """A dry run reads what is known from the database and writes nothing; with no database yet it uses
+    an empty throw-away one, so that a dry run never creates the real one."""
+    from storage.db import DatabaseError, NoDatabase, open_database
+    from storage.store import Store
+
+    try:
+        return Store(open_database(db, create=False))
+    except NoDatabase:
+        directory = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="procwatch-dry-run-"))
+        return Store(open_database(str(Path(directory) / "dry-run.sqlite3")))
+    except DatabaseError as exc:
+        fail(f"procwatch: {exc}", DATABASE_EXIT)
+
+
+def _fetch(config: Config, source: Source, store: Store, *, json: bool, **options: Any) -> CrawlReport:
     if sys.stderr.isatty() and not json:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -63,14 +93,8 @@ def fetch_command(
             def on_progress(stage: str, done: int, total: int) -> None:
                 bar.update(task, description=f"{source.id}: {stage}s", completed=done, total=total)
 
-            report = asyncio.run(crawl_once(loaded, source, store, progress=on_progress, **options))
-    else:
-        report = asyncio.run(crawl_once(loaded, source, store, **options))
-    if json:
-        print_json(report.to_json())
-    else:
-        print_report(report, dry_run=dry_run)
-    raise typer.Exit(0 if report.ok else 1)
+            return asyncio.run(crawl_once(config, source, store, progress=on_progress, **options))
+    return asyncio.run(crawl_once(config, source, store, **options))
 
 
 def print_report(report: CrawlReport, *, dry_run: bool = False) -> None:

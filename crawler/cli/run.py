@@ -62,7 +62,7 @@ def run_command(
         recheck_every=_duration(recheck_every, "--recheck-every"),
         feeds_out=feeds_out,
     )
-    store = open_store(db)
+    store = open_store(db, create=True)
     service: Service
     try:
         if cluster:

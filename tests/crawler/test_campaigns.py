@@ -243,3 +243,29 @@ def test_cli_list_and_show_the_spread(mirror, tmp_path: Path) -> None:
     bad = cli("campaigns", "list", "--db", db, "--new-since", "soon")
     assert bad.returncode == 2 and "--new-since: expected a date like 2024-07-01, got 'soon'" in bad.stderr
     assert cli("campaigns", "show", "不存在的运动", "--db", db).returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"  \n\t\n", "empty file"),
+        (bytes(range(256)) * 20, "binary data (NUL bytes)"),
+        (bytes(range(128, 256)) * 40, "not text in any encoding"),
+        ("深入开展“检察护企”专项行动。".encode() * 1000, "larger than 10,000 bytes"),
+    ],
+    ids=["empty", "blank", "binary", "undecodable", "too-large"],
+)
+def test_cli_extract_refuses_what_is_not_a_document_in_one_line(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "input.bin"
+    path.write_bytes(content)
+    result = cli("campaigns", "extract", str(path), "--max-bytes", "10000")
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and str(path) in result.stderr
+
+
+def test_cli_extract_reads_utf16_with_its_bom(tmp_path: Path) -> None:
+    path = tmp_path / "utf16.txt"
+    path.write_bytes("深入开展“检察护企”专项行动。".encode("utf-16"))  # NUL bytes, but text: the BOM says so
+    result = cli("campaigns", "extract", str(path), "--json")
+    assert result.returncode == 0 and "检察护企" in result.stdout, result.stderr

@@ -1,0 +1,94 @@
+"""Removal, restoration, an edit of an article that was republished elsewhere: the same scenario
+through `procwatch fetch` and through the daemon, on SQLite and PostgreSQL, records the same events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from crawler.daemon.options import DaemonOptions
+from crawler.daemon.runner import Daemon
+from crawler.validate import load
+from storage import Store
+from storage.kinds import ArticleStatus, EventKind
+from tests.conftest import FAST, runtime_for
+
+RECHECK_ALWAYS = "  recheck:\n    - {younger_than: 36500d, every: 1s}\n"
+REPOSTED = "/spp/xwfbh/202403/t20240326_650031.shtml"  # the SPP article scjcy reposts in Traditional script
+
+Check = Callable[[], bool]
+
+
+async def scenario(mirror, store: Store, advance: Callable[[Check], Awaitable[None]]) -> None:
+    """Each step changes the portal, then ``advance`` lets procwatch see it until ``check`` holds."""
+    spp = mirror.sites["spp"]
+    removed_index = next(i for i, a in enumerate(spp.articles) if a.path != REPOSTED)
+    edited_index = next(i for i, a in enumerate(spp.articles) if a.path == REPOSTED)
+    removed_url = mirror.url("spp", spp.articles[removed_index].path)
+    edited_url = mirror.url("spp", REPOSTED)
+
+    def status(url: str) -> ArticleStatus | None:
+        found = store.get_article(url)
+        return found.article.status if found else None
+
+    def events(kind: EventKind) -> int:
+        return len(store.events(kinds=[kind], reported_only=False))
+
+    await advance(lambda: status(removed_url) == ArticleStatus.live and store.counts()["republications"] >= 1)
+    mirror.remove("spp", removed_index)
+    await advance(lambda: status(removed_url) == ArticleStatus.removed)
+    mirror.restore("spp", removed_index)
+    await advance(lambda: status(removed_url) == ArticleStatus.live and events(EventKind.restored) == 1)
+    mirror.edit("spp", edited_index, body=spp.articles[edited_index].body + "\n会议还对下一步工作作出部署。")
+
+    def edited() -> bool:
+        found = store.get_article(edited_url)
+        return found is not None and len(found.versions) == 2
+
+    await advance(edited)
+    assert events(EventKind.removed) == 1 and events(EventKind.restored) == 1
+    assert len(store.events(kinds=[EventKind.edited])) == 1  # reported: a real edit of the original
+    assert store.counts()["republications"] >= 1  # the repost stayed a republication, not a new article
+
+
+def test_fetch_records_removal_restoration_and_the_edit_of_a_republished_article(mirror, store, tmp_path) -> None:
+    config = load(mirror.write_config(tmp_path / "sources.yaml"))
+
+    async def main() -> None:
+        async with runtime_for(config, store) as runtime:
+
+            async def advance(check: Check) -> None:
+                for source in config.sources:
+                    await runtime.fetch(source)
+                assert check()
+
+            await scenario(mirror, store, advance)
+
+    asyncio.run(main())
+
+
+def test_the_daemon_records_the_same(mirror, store, tmp_path: Path) -> None:
+    path = mirror.write_config(tmp_path / "sources.yaml", every="1s")
+    path.write_text(path.read_text().replace("settings:\n", "settings:\n" + RECHECK_ALWAYS, 1))
+    options = DaemonOptions(serve=False, recheck_every=timedelta(seconds=1), fetcher_options=dict(FAST))
+    daemon = Daemon(path, store, options)
+
+    async def main() -> None:
+        task = asyncio.create_task(daemon.run())
+
+        async def advance(check: Check) -> None:
+            deadline = asyncio.get_running_loop().time() + 30
+            while not await asyncio.to_thread(check):
+                assert asyncio.get_running_loop().time() < deadline, "the daemon never saw the change"
+                await asyncio.sleep(0.1)
+
+        try:
+            await scenario(mirror, store, advance)
+        finally:
+            daemon.stopping.set()
+            assert await asyncio.wait_for(task, 15) == 0
+
+    asyncio.run(main())
+
