@@ -178,6 +178,8 @@ class Source(_Strict):
     encoding: Annotated[str, AfterValidator(_encoding)] | None = None
     verify_tls: bool = True
     robots: bool = True
+    allow_private: bool = Field(False, description="may connect to loopback/private/link-local addresses")
+    hosts: list[str] = Field(default_factory=list, description="further hosts its article links may be on")
     selectors: Selectors = Field(default_factory=Selectors)
     enabled: bool = True
 
@@ -222,6 +224,9 @@ class Settings(_Strict):
     max_bytes: int = Field(10_000_000, ge=1024)
     max_redirects: int = Field(10, ge=0, le=30)
     retries: int = Field(3, ge=0, le=10)
+    max_articles_per_crawl: int = Field(
+        500, ge=1, description="articles one crawl fetches at most; the rest wait for the next run"
+    )
     lexicon: str | None = Field(None, description="extra campaign lexicon (YAML), relative to this file")
     recheck: list[RecheckBand] = Field(default_factory=lambda: list(DEFAULT_RECHECK))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from crawler.addresses import PublicOnlyBackend, is_public
 from crawler.blocked import blocked_reason
 from crawler.config import Settings
 from crawler.decode import Decoded, decode_html
@@ -144,6 +146,7 @@ class Fetcher:
         retry_base: float = 1.0,
         retry_cap: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        address_policy: Callable[[str], bool] = is_public,
     ):
         self.user_agent = user_agent
         self.min_delay = min_delay
@@ -154,7 +157,7 @@ class Fetcher:
         self._global = asyncio.Semaphore(concurrency)
         self._host_locks: dict[str, asyncio.Lock] = {}
         self._host_last: dict[str, float] = {}
-        self._clients: dict[bool, httpx.AsyncClient] = {}
+        self._clients: dict[tuple[bool, bool], httpx.AsyncClient] = {}  # (verify TLS, allow private)
         self._client_options = {
             "timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             "follow_redirects": True,
@@ -167,6 +170,7 @@ class Fetcher:
             "transport": transport,
         }
         self.robots = RobotsCache(self._fetch_robots)
+        self._address_policy = address_policy  # which addresses count as public (tests stand in for the internet)
         self.requests_sent = 0
 
     @classmethod
@@ -194,10 +198,18 @@ class Fetcher:
             await client.aclose()
         self._clients.clear()
 
-    def _client(self, verify: bool) -> httpx.AsyncClient:
-        if verify not in self._clients:
-            self._clients[verify] = httpx.AsyncClient(verify=verify, **self._client_options)  # type: ignore[arg-type]
-        return self._clients[verify]
+    def _client(self, verify: bool, allow_private: bool) -> httpx.AsyncClient:
+        key = (verify, allow_private)
+        if key not in self._clients:
+            options = dict(self._client_options)
+            if options["transport"] is None:
+                transport = httpx.AsyncHTTPTransport(verify=verify)
+                if not allow_private:
+                    # httpx does not take a network backend; its pool keeps one per connection pool
+                    transport._pool._network_backend = PublicOnlyBackend(self._address_policy)
+                options["transport"] = transport
+            self._clients[key] = httpx.AsyncClient(verify=verify, **options)  # type: ignore[arg-type]
+        return self._clients[key]
 
     async def get(
         self,
@@ -206,19 +218,21 @@ class Fetcher:
         conditional: Conditional | None = None,
         verify_tls: bool = True,
         obey_robots: bool = True,
+        allow_private: bool = False,
     ) -> Response:
-        """GET ``url`` politely. Raises a :class:`FetchError` subclass when no usable answer came."""
+        """GET ``url`` politely. Raises a :class:`FetchError` subclass when no usable answer came.
+        Only public addresses are connected to (every redirect hop too) unless ``allow_private``."""
         host = urlsplit(url).netloc.lower()
         lock = self._host_locks.setdefault(host, asyncio.Lock())
         async with lock:
-            if obey_robots and not await self.robots.allowed(url, self.user_agent):
+            if obey_robots and not await self.robots.allowed(url, self.user_agent, allow_private=allow_private):
                 raise RobotsDisallowed(url, "disallowed by robots.txt (set 'robots: false' to override)")
             headers = conditional.headers() if conditional else {}
             attempt = 0
             while True:
                 attempt += 1
                 try:
-                    response = await self._polite_once(host, url, headers, verify_tls)
+                    response = await self._polite_once(host, url, headers, verify_tls, allow_private)
                 except (TransportError, TooLarge) as exc:
                     if isinstance(exc, TooLarge) or attempt > self.retries or not exc.retryable:
                         raise
@@ -250,22 +264,24 @@ class Fetcher:
         exponential = self.retry_base * 2 ** (attempt - 1)
         return min(self.retry_cap, exponential) * random.uniform(0.5, 1.5)
 
-    async def _polite_once(self, host: str, url: str, headers: dict[str, str], verify: bool) -> Response:
+    async def _polite_once(
+        self, host: str, url: str, headers: dict[str, str], verify: bool, allow_private: bool
+    ) -> Response:
         wait = self._host_last.get(host, 0.0) + self.min_delay - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
         async with self._global:
             try:
-                return await self._once(url, headers, verify)
+                return await self._once(url, headers, verify, allow_private)
             finally:
                 self._host_last[host] = time.monotonic()
 
-    async def _once(self, url: str, headers: dict[str, str], verify: bool) -> Response:
+    async def _once(self, url: str, headers: dict[str, str], verify: bool, allow_private: bool) -> Response:
         started = time.monotonic()
         self.requests_sent += 1
         try:
             async with asyncio.timeout(self.deadline):
-                async with self._client(verify).stream("GET", url, headers=headers) as reply:
+                async with self._client(verify, allow_private).stream("GET", url, headers=headers) as reply:
                     declared = reply.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > self.max_bytes:
                         raise TooLarge(url, f"body of {int(declared):,} bytes exceeds the {self.max_bytes:,} byte cap")
@@ -292,6 +308,8 @@ class Fetcher:
             raise TransportError(url, f"undecodable compressed body ({exc})", retryable=False) from None
         except httpx.ConnectError as exc:
             text = str(exc)
+            if text.startswith("address refused"):  # crawler.addresses: not retried, it will not change
+                raise TransportError(url, text, retryable=False) from None
             if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
                 raise TransportError(
                     url, f"TLS error: {text} (set 'verify_tls: false' for this source)", retryable=False
@@ -302,9 +320,10 @@ class Fetcher:
         except httpx.InvalidURL as exc:
             raise TransportError(url, f"invalid URL: {exc}", retryable=False) from None
 
-    async def _fetch_robots(self, robots_url: str) -> tuple[int, str]:
-        # Unverified TLS is harmless here: robots.txt only ever restrains us.
-        response = await self._polite_once(urlsplit(robots_url).netloc.lower(), robots_url, {}, False)
+    async def _fetch_robots(self, robots_url: str, allow_private: bool) -> tuple[int, str]:
+        # Unverified TLS is harmless here: robots.txt only ever restrains us. The address policy is not.
+        host = urlsplit(robots_url).netloc.lower()
+        response = await self._polite_once(host, robots_url, {}, False, allow_private)
         return response.status, response.content[:500_000].decode("utf-8", "replace")
 
 

@@ -64,7 +64,12 @@ def _t2s() -> opencc.OpenCC:
 
 
 def to_simplified(text: str) -> str:
+    if _SURROGATE.search(text):  # OpenCC works on UTF-8, which has no lone surrogates
+        text = _SURROGATE.sub("", text)
     return _t2s().convert(text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_attribution_line(line: str) -> bool:

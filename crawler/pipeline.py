@@ -75,6 +75,7 @@ class CrawlReport:
     articles: list[ArticleResult] = field(default_factory=list)
     requests: int = 0
     retryable: bool = False  # no list page was read, for a reason a later attempt may not meet
+    deferred: int = 0  # listed articles left for the next run (the per-crawl cap)
 
     def count(self, outcome: ArticleOutcome) -> int:
         return sum(1 for a in self.articles if a.outcome == outcome)
@@ -106,6 +107,7 @@ class CrawlReport:
             "removed": counts["removed"],
             "blocked": counts["blocked"],
             "list_pages": self.list_pages,
+            "deferred": self.deferred,
             "requests": self.requests,
             "errors": self.errors,
             "articles": [
@@ -180,6 +182,7 @@ class Crawl:
     campaigns: CampaignExtractor | None = None  # finds campaign mentions, stored with each version
     on_fetch: FetchHook = log_fetch
     backoff: BackoffPolicy | None = None  # set by the daemon: a failing source waits before its next run
+    max_articles: int | None = None  # articles fetched per run at most (settings.max_articles_per_crawl)
 
     async def run(self) -> CrawlReport:
         run = _Run(CrawlReport(self.source.id))
@@ -192,7 +195,7 @@ class Crawl:
                 await self._fetch_articles(links, run)
                 # The list pages' validators last, and only when every listed article was stored: else
                 # the next run must read the lists again to find the ones that failed.
-                if not any(article.outcome in FAILED for article in report.articles):
+                if not report.deferred and not any(article.outcome in FAILED for article in report.articles):
                     for url, response in run.list_responses.items():
                         await self._save_validators(url, response)
         except asyncio.CancelledError:
@@ -224,6 +227,7 @@ class Crawl:
                 conditional=Conditional(validators.etag, validators.last_modified) if validators else None,
                 verify_tls=self.source.verify_tls,
                 obey_robots=self.source.robots,
+                allow_private=self.source.allow_private,
             )
         except FetchError as exc:
             self._fetched(url, exc.status, 0, time.monotonic() - started, exc.kind)
@@ -241,6 +245,13 @@ class Crawl:
                 last_modified=response.headers.get("last-modified"),
                 status=response.status,
             )
+
+    def _on_source_hosts(self, link: str, list_url: str) -> bool:
+        """A link on the list page's site, the homepage's, or a host the source names in ``hosts``."""
+        if same_site(link, list_url) or (self.source.homepage and same_site(link, self.source.homepage)):
+            return True
+        host = (urlsplit(link).hostname or "").lower()
+        return any(host == h.lower() or host.endswith("." + h.lower()) for h in self.source.hosts)
 
     def _fetched(self, url: str, status: int | None, size: int, elapsed: float, outcome: str) -> None:
         self.on_fetch(FetchLog(self.source.id, url, status, size, elapsed, outcome))
@@ -295,7 +306,8 @@ class Crawl:
                 report.list_pages -= 1
                 continue
             for link in page.links:
-                links.setdefault(link.url, link)
+                if self._on_source_hosts(link.url, url):  # whatever the adapter, never another site's pages
+                    links.setdefault(link.url, link)
             if url in first_pages and not self.dry_run:
                 current = [link.url for link in page.links]
                 previous = await self.store.run(self.store.update_listing, url, current)
@@ -327,6 +339,11 @@ class Crawl:
             todo += [link for link in links if link.url in known and (link.url not in listed or link.url in removed)]
         if self.limit is not None:
             todo = todo[: self.limit]
+        elif self.max_articles is not None and len(todo) > self.max_articles:
+            # one source listing thousands of new links must not hold the fetcher for hours: the rest
+            # waits for the next run (the list validators are not saved, so it reads the lists again)
+            report.deferred = len(todo) - self.max_articles
+            todo = todo[: self.max_articles]
         for done, link in enumerate(todo, 1):
             if self.dry_run and link.url in known:
                 report.articles.append(ArticleResult(link.url, ArticleOutcome.unchanged, title=link.title))

@@ -187,6 +187,7 @@ class Runtime:
             self.store,
             campaigns=self._campaigns,
             on_fetch=self._on_fetch,
+            max_articles=self.config.settings.max_articles_per_crawl,
             **options,
         )
 
@@ -245,7 +246,8 @@ class Runtime:
         counts = ", ".join(f"{n} {k}" for k, n in report.summary().items() if n) or "nothing new"
         if report.ok:
             self._unrecorded.pop(source_id, None)
-            log.info("%s: %d list pages, %s", source_id, report.list_pages, counts)
+            deferred = f", {report.deferred} left for the next run" if report.deferred else ""
+            log.info("%s: %d list pages, %s%s", source_id, report.list_pages, counts, deferred)
         else:
             log.warning("%s: failed: %s", source_id, "; ".join(report.list_errors)[:500])
         if report.changed_anything:

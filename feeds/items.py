@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from feeds.catalog import FeedSpec, SourceCatalog
 from feeds.diff import diff_html
-from feeds.safety import clean_html, clean_text
+from feeds.safety import clean_html, plain_text
 from storage import Store
 from storage.clock import BEIJING
 from storage.emerging import EMERGING_MIN_SOURCES, EMERGING_WINDOW
@@ -95,13 +95,13 @@ def article_items(
             FeedItem(
                 guid=article.url,
                 permalink=True,
-                title=clean_text(article.title) + (" 【已删除】" if article.status == "removed" else ""),
+                title=plain_text(article.title) + (" 【已删除】" if article.status == "removed" else ""),
                 link=article.url,
                 published=_beijing(article.published_at or article.first_seen),
                 updated=_beijing(version.fetched_at),
                 html=_article_html(article, version, found, names, query.fulltext),
                 categories=_categories(catalog, article.source_id, found),
-                author=clean_text(version.author or version.source_label or names.get(article.source_id, "")) or None,
+                author=plain_text(version.author or version.source_label or names.get(article.source_id, "")) or None,
                 source_id=article.source_id,
             )
         )
@@ -133,7 +133,7 @@ def change_items(
             FeedItem(
                 guid=guid,
                 permalink=False,
-                title=f"【{label}】{clean_text(article.title)}",
+                title=f"【{label}】{plain_text(article.title)}",
                 link=article.url,
                 published=_beijing(event.at),
                 updated=_beijing(event.at),

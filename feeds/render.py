@@ -11,7 +11,7 @@ from feedgen.feed import FeedGenerator
 
 from feeds.catalog import FeedSpec
 from feeds.items import FeedItem
-from feeds.safety import clean_text
+from feeds.safety import plain_text
 
 FORMATS = {"xml": "rss", "atom": "atom"}
 MEDIA_TYPES = {"rss": "application/rss+xml; charset=utf-8", "atom": "application/atom+xml; charset=utf-8"}
@@ -28,10 +28,10 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], fmt: str, base_url: s
     generator = FeedGenerator()
     self_url = feed_url(base_url, spec, fmt)
     generator.id(self_url)
-    generator.title(clean_text(spec.title))
+    generator.title(plain_text(spec.title))
     generator.link(href=self_url, rel="self")
     generator.link(href=base_url.rstrip("/") + "/", rel="alternate")
-    generator.description(clean_text(spec.title))
+    generator.description(plain_text(spec.title))
     generator.language("zh-CN")
     generator.generator("procwatch")
     newest = max((item.updated for item in items), default=EPOCH)
@@ -41,7 +41,7 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], fmt: str, base_url: s
         entry = generator.add_entry()
         entry.id(item.guid)
         entry.guid(item.guid, permalink=item.permalink)
-        entry.title(clean_text(item.title))
+        entry.title(plain_text(item.title))
         entry.link(href=item.link)
         entry.published(item.published)
         entry.updated(item.updated)
@@ -50,10 +50,13 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], fmt: str, base_url: s
         else:
             entry.summary(item.html, type="html")
         for category in item.categories:
-            entry.category(term=clean_text(category))
+            entry.category(term=plain_text(category))
         if item.author:
-            entry.author(name=clean_text(item.author))
-    return generator.rss_str(pretty=True) if fmt == "rss" else generator.atom_str(pretty=True)
+            entry.author(name=plain_text(item.author))
+    if fmt == "rss":
+        return generator.rss_str(pretty=True)
+    # Atom says what a title is: plain text (feedgen leaves the attribute out; every <title> is ours)
+    return generator.atom_str(pretty=True).replace(b"<title>", b'<title type="text">')
 
 
 def newest_update(items: Sequence[FeedItem]) -> datetime:

@@ -28,6 +28,7 @@ from storage.models import (
     SignatureBand,
 )
 from storage.retry import in_retried_transaction
+from storage.sanitize import sanitize_html
 from storage.significance import classify
 from storage.similarity import NEAR_DUPLICATE, band_keys, from_bytes, signature, similarity, to_bytes
 
@@ -347,7 +348,9 @@ class ArticleRepository(CampaignRepository):
             content_hash=page.content_hash,
             title=page.title,
             body_text=page.body_text,
-            body_html=page.body_html,
+            # sanitised here, whatever the adapter (one loaded from outside procwatch included) produced:
+            # what the database holds is safe for the feeds, the web view and JSON readers as it is
+            body_html=sanitize_html(page.body_html, page.url),
             published_at=page.published_at,
             source_label=page.source_label,
             author=page.author,

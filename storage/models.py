@@ -3,6 +3,7 @@ bookkeeping columns (last seen, status)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -203,15 +204,22 @@ class CampaignSource(SQLModel, table=True):
 TRUNCATED = "…"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 @event.listens_for(SQLModel, "before_insert", propagate=True)
 @event.listens_for(SQLModel, "before_update", propagate=True)
 def _fit_to_columns(mapper: Mapper[Any], connection: Connection, target: object) -> None:
     """A scraped value longer than its column (an author line of 3,000 characters) is cut to fit, with a
-    visible marker, instead of failing the whole transaction on PostgreSQL. Keys are never cut."""
+    visible marker, instead of failing the whole transaction on PostgreSQL. Keys are never cut. Lone
+    surrogates (no database can store them, and UTF-8 cannot encode them) are dropped from every text."""
     for column in mapper.columns:
+        value = getattr(target, column.key, None)
+        if isinstance(value, str) and _SURROGATE.search(value):
+            value = _SURROGATE.sub("", value)
+            setattr(target, column.key, value)
         length = getattr(column.type, "length", None)
         if not length or column.primary_key or column.unique:
             continue
-        value = getattr(target, column.key, None)
         if isinstance(value, str) and len(value) > length:
             setattr(target, column.key, value[: length - len(TRUNCATED)] + TRUNCATED)

@@ -73,6 +73,7 @@ async def _download(url: str, source: Source | None, config: Config) -> tuple[st
             url,
             verify_tls=source.verify_tls if source else True,
             obey_robots=source.robots if source else True,
+            allow_private=source.allow_private if source else True,  # a URL the user typed: theirs to reach
         )
     if response.status >= 400:
         raise FetchError(url, f"HTTP {response.status}")

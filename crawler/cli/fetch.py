@@ -112,7 +112,12 @@ def print_report(report: CrawlReport, *, dry_run: bool = False) -> None:
     prefix = "dry run: " if dry_run else ""
     console.print(
         f"{prefix}{report.source}: {report.list_pages} list pages, {len(report.articles)} articles"
-        f" ({line or 'nothing new'}), {report.requests} requests",
+        f" ({line or 'nothing new'}), {report.requests} requests"
+        + (
+            f"; {report.deferred} more listed, left for the next run (settings.max_articles_per_crawl)"
+            if report.deferred
+            else ""
+        ),
         markup=False,
     )
     for error in report.errors:

@@ -304,6 +304,7 @@ class Mirror:
                 f"    lists: [{self.url(site.id, site.list_path)}]",
                 f"    homepage: {self.url(site.id, '/')}",
                 f"    schedule: {{every: {every}}}",
+                "    allow_private: true  # the mirror runs on 127.0.0.1",
                 f"    kind: {site.kind}",
                 f"    level: {site.level}",
             ]

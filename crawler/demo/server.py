@@ -35,7 +35,9 @@ class Page:
 class StaticServer:
     """Serves ``pages`` (path -> Page) on ``http://127.0.0.1:PORT``; counts requests per path."""
 
-    def __init__(self, pages: dict[str, Page] | None = None, *, validators: bool = True, port: int = 0):
+    def __init__(
+        self, pages: dict[str, Page] | None = None, *, validators: bool = True, port: int = 0, host: str = "127.0.0.1"
+    ):
         self.pages: dict[str, Page] = dict(pages or {})
         self.validators = validators
         self.requests: Counter[str] = Counter()
@@ -92,7 +94,7 @@ class StaticServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
         self._httpd.daemon_threads = True
         # a short poll interval: shutdown() waits up to one interval (0.5 s by default, per server)
         self._thread = threading.Thread(

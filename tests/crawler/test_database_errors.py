@@ -42,7 +42,7 @@ def test_a_read_command_creates_no_directory_and_no_file(tmp_path: Path, command
 def test_a_dry_run_does_not_create_the_database(tmp_path: Path) -> None:
     config = tmp_path / "sources.yaml"
     config.write_text(
-        "sources:\n  - {id: dead, name: 无, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], schedule: {every: 1h}}\n"
+        "sources:\n  - {id: dead, name: 无, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], allow_private: true, schedule: {every: 1h}}\n"
     )
     db = tmp_path / "never.sqlite3"
     result = procwatch("fetch", "dead", "--dry-run", "--config", str(config), "--db", str(db))
@@ -98,6 +98,6 @@ def test_the_database_environment_variable_is_honoured_the_same_way(tmp_path: Pa
 def _config(directory: Path) -> Path:
     path = directory / "sources.yaml"
     path.write_text(
-        "sources:\n  - {id: x, name: x, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], schedule: {every: 1h}}\n"
+        "sources:\n  - {id: x, name: x, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], allow_private: true, schedule: {every: 1h}}\n"
     )
     return path

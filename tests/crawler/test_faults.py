@@ -39,11 +39,11 @@ def test_every_fault_is_recorded_and_the_healthy_source_still_runs(
 ) -> None:
     blackhole = Blackhole()
     sources = [
-        f"  - {{id: {fault}, name: {fault}, adapter: trs, lists: ['{faults.list_url(fault)}'], schedule: {{every: 1h}}}}"
+        f"  - {{id: {fault}, name: {fault}, adapter: trs, lists: ['{faults.list_url(fault)}'], allow_private: true, schedule: {{every: 1h}}}}"
         for fault in FAULTS
     ]
     sources.append(
-        f"  - {{id: connect-timeout, name: t, adapter: trs, lists: ['http://127.0.0.1:{blackhole.port}/list'],"
+        f"  - {{id: connect-timeout, name: t, adapter: trs, lists: ['http://127.0.0.1:{blackhole.port}/list'], allow_private: true,"
         " schedule: {every: 1h}}"
     )
     config_path = mirror.write_config(tmp_path / "sources.yaml")

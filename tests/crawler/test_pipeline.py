@@ -121,7 +121,7 @@ def test_blocked_and_broken_articles_are_recorded_while_the_rest_is_stored(mirro
 def test_an_unreachable_source_fails_and_is_recorded(sqlite_store, tmp_path) -> None:
     path = tmp_path / "sources.yaml"
     path.write_text(
-        "sources:\n  - {id: dead, name: 无, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], schedule: {every: 1h}}\n"
+        "sources:\n  - {id: dead, name: 无, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], allow_private: true, schedule: {every: 1h}}\n"
     )
     config = load_config(path)
 

@@ -21,7 +21,7 @@ from storage.models import SourceState
 from tests.support.cli import procwatch
 
 ROOT = Path(__file__).resolve().parents[3]
-DEAD = "  - {id: dead, name: 无响应, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], schedule: {every: 1s}}\n"
+DEAD = "  - {id: dead, name: 无响应, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], allow_private: true, schedule: {every: 1s}}\n"
 
 
 def free_port() -> int:

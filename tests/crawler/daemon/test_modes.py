@@ -26,7 +26,7 @@ from storage import Store, make_engine
 from storage.db import ensure_schema
 from tests.conftest import FAST
 
-DEAD = "  - {id: dead, name: 无响应, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], schedule: {every: 1s}}\n"
+DEAD = "  - {id: dead, name: 无响应, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], allow_private: true, schedule: {every: 1s}}\n"
 RECHECK_ALWAYS = "  recheck:\n    - {younger_than: 36500d, every: 1s}\n"
 
 

@@ -1,0 +1,78 @@
+"""Which addresses the crawler may connect to: public ones only, unless a source says otherwise.
+
+A portal's list page can link to, and an article can redirect to, ``127.0.0.1:6379``, a private
+range or the cloud metadata address; fetching it would publish internal pages in a public feed.
+The check sits in the network backend, on the address actually connected to, for every request
+and every redirect hop: the name is resolved once, the addresses are vetted, and the connection
+goes to a vetted address (so a second DNS answer, DNS rebinding, never gets a say).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable
+
+import anyio
+import httpcore
+
+ALLOW_HINT = "set 'allow_private: true' for this source if it really is on your network"
+
+
+class AddressRefused(httpcore.ConnectError):
+    """A connection to a loopback, private, link-local, multicast or reserved address was refused."""
+
+
+def is_public(address: str) -> bool:
+    """True for an address on the public internet (IPv4-mapped IPv6 judged as its IPv4 address)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone (fe80::1%eth0) is link-local anyway
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local)
+
+
+class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend with the address policy in front of every TCP connection."""
+
+    def __init__(self, allowed: Callable[[str], bool] = is_public, inner: httpcore.AsyncNetworkBackend | None = None):
+        self._allowed, self._inner = allowed, inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            with anyio.fail_after(timeout):
+                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, TimeoutError) as exc:
+            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        public = [address for address in addresses if self._allowed(address)]
+        if not public:
+            shown = addresses[0] if addresses else "nothing"
+            raise AddressRefused(f"address refused: {host} is {shown}, not a public address ({ALLOW_HINT})")
+        error: httpcore.ConnectError | None = None
+        for address in public:  # the vetted address itself, not the name again
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except httpcore.ConnectError as exc:
+                error = exc
+        assert error is not None
+        raise error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise AddressRefused(f"address refused: unix socket {path}")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
