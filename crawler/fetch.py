@@ -126,7 +126,15 @@ class Conditional:
         return out
 
 
-_DEFAULTS = Settings()  # one set of defaults: sources.yaml's
+_DEFAULTS = Settings()
+_FINAL_CONNECT_ERRORS = (
+    "All connection attempts failed",  # anyio's words for refused or unreachable (a timeout is another error)
+    "Connection refused",
+    "Name or service not known",
+    "nodename nor servname",
+    "No address associated with hostname",
+    "Temporary failure in name resolution",
+)  # one set of defaults: sources.yaml's
 
 
 class Fetcher:
@@ -314,7 +322,10 @@ class Fetcher:
                 raise TransportError(
                     url, f"TLS error: {text} (set 'verify_tls: false' for this source)", retryable=False
                 ) from None
-            raise TransportError(url, f"connection failed: {text or type(exc).__name__}", retryable=True) from None
+            # a refused connection or an unknown name will not be different in a second: fail fast (a
+            # source that is down is tried again at its next run, with the back-off)
+            final = any(marker in text for marker in _FINAL_CONNECT_ERRORS)
+            raise TransportError(url, f"connection failed: {text or type(exc).__name__}", retryable=not final) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             raise TransportError(url, f"connection broken: {exc or type(exc).__name__}", retryable=True) from None
         except httpx.InvalidURL as exc:

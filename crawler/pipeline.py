@@ -7,13 +7,15 @@ A failure is recorded against the source and reported, never raised to the calle
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from crawler.adapters import Adapter
@@ -28,6 +30,18 @@ from storage.clock import utcnow
 ProgressHook = Callable[[str, int, int], None]
 
 LIST_PARSE_BUDGET = 30.0  # seconds; a list page of 20,000 links takes about 0.4 s
+# CPU work runs off the event loop, on threads of its own: on the loop, one 10 MB page held every
+# connection's timer (they expired as "connect timeouts") and the health endpoint; on asyncio's default
+# executor, huge list pages kept name lookups (which asyncio runs there) waiting. Article extraction
+# and campaign finding run one at a time (OpenCC and the segmenter are shared objects; with the GIL
+# a second thread would add nothing).
+_PARSERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="list-parse")
+_EXTRACTORS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
+T = TypeVar("T")
+
+
+async def _off_loop(executor: ThreadPoolExecutor, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(work, *args, **kwargs))
 
 
 class ArticleOutcome(StrEnum):
@@ -299,7 +313,7 @@ class Crawl:
             # other sources stay served while a huge page is read, and within a budget
             try:
                 page = await asyncio.wait_for(
-                    asyncio.to_thread(self.adapter.parse_list, text, response.url, backfill=budget), LIST_PARSE_BUDGET
+                    _off_loop(_PARSERS, self.adapter.parse_list, text, response.url, backfill=budget), LIST_PARSE_BUDGET
                 )
             except TimeoutError:
                 report.list_errors.append(f"{url}: list page not parsed within {LIST_PARSE_BUDGET:.0f} s")
@@ -386,7 +400,9 @@ class Crawl:
             return ArticleResult(link.url, error, title=link.title, error=f"not an HTML page ({content_type})")
         decoded = response.decode(self.source.encoding)
         try:
-            article = self.adapter.parse_article(decoded.text, link.url, encoding=decoded.encoding)
+            article = await _off_loop(
+                _EXTRACTORS, self.adapter.parse_article, decoded.text, link.url, encoding=decoded.encoding
+            )
         except ExtractionError as exc:
             return ArticleResult(link.url, error, title=link.title, error=str(exc).removeprefix(f"{link.url}: "))
         if article.published_at is None and link.listed_at is not None:
@@ -402,7 +418,8 @@ class Crawl:
         if self.dry_run:
             result.extracted = article
             return result
-        mentions = self.campaigns.extract(f"{article.title}\n{article.body_text}") if self.campaigns else ()
+        text = f"{article.title}\n{article.body_text}"
+        mentions = await _off_loop(_EXTRACTORS, self.campaigns.extract, text) if self.campaigns else ()
         stored = await self.store.run(self.store.record, self.source.id, article, mentions=mentions)
         await self._save_validators(link.url, response)  # after the version they vouch for
         result.outcome = ArticleOutcome(stored.kind)

@@ -28,7 +28,7 @@ from storage.models import (
     SignatureBand,
 )
 from storage.retry import in_retried_transaction
-from storage.sanitize import sanitize_html
+from storage.sanitize import ensure_sanitized
 from storage.significance import classify
 from storage.similarity import NEAR_DUPLICATE, band_keys, from_bytes, signature, similarity, to_bytes
 
@@ -350,7 +350,7 @@ class ArticleRepository(CampaignRepository):
             body_text=page.body_text,
             # sanitised here, whatever the adapter (one loaded from outside procwatch included) produced:
             # what the database holds is safe for the feeds, the web view and JSON readers as it is
-            body_html=sanitize_html(page.body_html, page.url),
+            body_html=ensure_sanitized(page.body_html, page.url),
             published_at=page.published_at,
             source_label=page.source_label,
             author=page.author,
