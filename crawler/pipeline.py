@@ -1,7 +1,8 @@
 """One crawl of one source: list pages -> new (and re-checked) articles -> storage.
 
-The same function serves ``procwatch fetch``, the daemon and cluster workers; only the trigger differs.
-A failure is recorded against the source and reported, never raised to the caller.
+The same code serves ``procwatch fetch``, the daemon and cluster workers (built by crawler.runtime).
+A fetch or extraction failure is recorded against the source and reported; a storage failure is
+recorded too (if the database still takes it) and raised: the crawl failed.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from crawler.validate import load
 from storage import Store
 from storage.kinds import ArticleStatus, EventKind
 from tests.conftest import FAST, runtime_for
+from tests.support.waiting import until
 
 RECHECK_ALWAYS = "  recheck:\n    - {younger_than: 36500d, every: 1s}\n"
 REPOSTED = "/spp/xwfbh/202407/t20240709_660012.shtml"  # the SPP article scjcy reposts in Traditional script
@@ -92,10 +93,7 @@ def test_the_daemon_records_the_same(mirror, store, tmp_path: Path) -> None:
         task = asyncio.create_task(daemon.run())
 
         async def advance(check: Check) -> None:
-            deadline = asyncio.get_running_loop().time() + 30
-            while not await asyncio.to_thread(check):
-                assert asyncio.get_running_loop().time() < deadline, "the daemon never saw the change"
-                await asyncio.sleep(0.1)
+            assert await until(check, 30, in_thread=True), "the daemon never saw the change"
 
         try:
             await scenario(mirror, store, advance)

@@ -55,6 +55,7 @@ TITLES = {
     "script": ("<script>alert(1)</script>通报", "‹script›alert(1)‹/script›通报"),
     "iframe srcdoc": ('<iframe srcdoc="&lt;script&gt;alert(1)&lt;/script&gt;">', "‹iframe srcdoc="),
     "cdata end": ("通报]]><x>", "通报]]›‹x›"),
+    "cdata section": ("<![CDATA[<b>通报</b>]]>", "‹![CDATA[‹b›通报‹/b›]]›"),
     "bidi override": ("通报\u202egnp.exe", "通报[U+202E]gnp.exe"),
     "zero width": ("检察\u200b护企", "检察[U+200B]护企"),
     "lone surrogate": ("通\ud800报", "通报"),

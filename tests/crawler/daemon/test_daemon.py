@@ -19,6 +19,7 @@ from crawler.daemon.runner import Daemon, DaemonOptions
 from storage import Store
 from storage.models import SourceState
 from tests.support.cli import procwatch
+from tests.support.waiting import until
 
 ROOT = Path(__file__).resolve().parents[3]
 DEAD = "  - {id: dead, name: 无响应, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], allow_private: true, schedule: {every: 1s}}\n"
@@ -44,22 +45,13 @@ def run_daemon_until(condition, config: Path, store: Store, timeout: float = 30,
     return daemon
 
 
-async def until(condition, seconds: float) -> bool:
-    """Poll ``condition`` until it holds or ``seconds`` pass: wait for what happens, never for a guess."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.05)
-    return True
-
-
 def test_schedules_fire_and_a_failing_source_backs_off_while_others_succeed(mirror, sqlite_store, tmp_path) -> None:
     config = mirror.write_config(tmp_path / "sources.yaml", every="1s")
     config.write_text(config.read_text().replace("  concurrency: 4", "  concurrency: 4\n  retries: 0") + DEAD)
     list_path = mirror.sites["spp"].list_path
     run_daemon_until(
-        lambda: mirror.servers["spp"].requests[list_path] >= 3,  # the 1 s schedule fired again and again
+        # the 1 s schedule fired again and again, and the dead source has had its first (jittered) run
+        lambda: mirror.servers["spp"].requests[list_path] >= 3 and sqlite_store.source_state("dead") is not None,
         config,
         sqlite_store,
         backoff=Backoff(base=timedelta(minutes=5)),

@@ -25,6 +25,7 @@ from crawler.daemon.service import Service
 from storage import Store, make_engine
 from storage.db import ensure_schema
 from tests.conftest import FAST
+from tests.support.waiting import until
 
 DEAD = "  - {id: dead, name: 无响应, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], allow_private: true, schedule: {every: 1s}}\n"
 RECHECK_ALWAYS = "  recheck:\n    - {younger_than: 36500d, every: 1s}\n"
@@ -73,15 +74,6 @@ def mode(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Mode]:
     engine.dispose()
 
 
-async def until(condition: Callable[[], Any], seconds: float) -> bool:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await asyncio.to_thread(condition):
-        if asyncio.get_running_loop().time() > deadline:
-            return False
-        await asyncio.sleep(0.1)
-    return True
-
-
 @asynccontextmanager
 async def running(mode: Mode, config: Path, **options: Any):
     """The mode's services running in this event loop; stopped (and checked to exit 0) on leaving."""
@@ -115,11 +107,11 @@ def test_crawls_serve_feeds_write_feeds_out_and_report_health(mode: Mode, mirror
 
     async def main() -> None:
         async with running(mode, config, feeds_out=out) as (services, base), httpx.AsyncClient(base_url=base) as client:
-            assert await until(all_crawled(mode.store, {"spp", "scjcy", "zfw"}), 30)
+            assert await until(all_crawled(mode.store, {"spp", "scjcy", "zfw"}), 30, in_thread=True)
             assert await until(
                 lambda: (out / "all.xml").exists() and "最高检召开党组会" in (out / "all.xml").read_text(), 20
             )
-            assert await until(lambda: mode.store.source_states().get("dead") is not None, 20)
+            assert await until(lambda: mode.store.source_states().get("dead") is not None, 20, in_thread=True)
             health = (await client.get("/healthz")).json()
             assert health["mode"] == mode.name and set(health["sources"]) == {"spp", "scjcy", "zfw", "dead"}
             assert health["status"] == "failing" and health["failing_sources"] == 1
@@ -142,14 +134,14 @@ def test_the_recheck_job_finds_an_edit_of_a_known_article(mode: Mode, mirror, tm
 
     async def main() -> None:
         async with running(mode, config):
-            assert await until(all_crawled(mode.store, {"spp", "scjcy", "zfw"}), 30)
+            assert await until(all_crawled(mode.store, {"spp", "scjcy", "zfw"}), 30, in_thread=True)
             url = mirror.edit("spp", 0, body=mirror.article("spp", 0).body + "\n(本文有更新)会议还研究了其他事项。")
 
             def edited() -> bool:
                 found = mode.store.get_article(url)
                 return found is not None and len(found.versions) == 2
 
-            assert await until(edited, 30), "the re-check job never found the edit"
+            assert await until(edited, 30, in_thread=True), "the re-check job never found the edit"
 
     asyncio.run(main())
 
@@ -159,7 +151,7 @@ def test_sighup_reloads_sources_and_rebuilds_the_fetcher(mode: Mode, mirror, tmp
 
     async def main() -> None:
         async with running(mode, config) as (services, base), httpx.AsyncClient(base_url=base) as client:
-            assert await until(all_crawled(mode.store, {"spp", "scjcy", "zfw"}), 30)
+            assert await until(all_crawled(mode.store, {"spp", "scjcy", "zfw"}), 30, in_thread=True)
             service = services[0]
             before = service.runtime.fetcher
             text = (
@@ -180,7 +172,7 @@ def test_sighup_reloads_sources_and_rebuilds_the_fetcher(mode: Mode, mirror, tmp
                 await asyncio.sleep(0.2)
             assert await sources() == {"spp", "scjcy", "gszf"}  # removed sources leave health too
             assert service.runtime.fetcher is not before and service.runtime.fetcher.user_agent == "procwatch-test/2"
-            assert await until(all_crawled(mode.store, {"gszf"}), 30)  # the new source is crawled
+            assert await until(all_crawled(mode.store, {"gszf"}), 30, in_thread=True)  # the new source is crawled
             config.write_text("sources: [oops\n")
             assert not await service.reload()  # an invalid file keeps the running configuration
             assert await sources() == {"spp", "scjcy", "gszf"}

@@ -17,6 +17,7 @@ from crawler.demo.synthetic import bulk_site
 from storage import Store, make_engine
 from storage.db import ensure_schema
 from tests.conftest import FAST
+from tests.support.waiting import until
 
 ARTICLES = 60
 
@@ -48,14 +49,6 @@ def test_a_full_disk_is_a_visible_failure_and_nothing_is_missing_after_space_ret
 
         def stored() -> int:
             return store.counts()["articles"]
-
-        async def until(condition, seconds: float) -> bool:
-            deadline = asyncio.get_running_loop().time() + seconds
-            while not condition():
-                if asyncio.get_running_loop().time() > deadline:
-                    return False
-                await asyncio.sleep(0.1)
-            return True
 
         async def main() -> None:
             task = asyncio.create_task(daemon.run())

@@ -1,0 +1,18 @@
+"""Waiting for what a daemon does, instead of guessing how long it takes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+
+async def until(condition: Callable[[], Any], seconds: float, *, in_thread: bool = False) -> bool:
+    """Poll ``condition`` until it holds (True) or ``seconds`` pass (False). ``in_thread``: the check
+    blocks (a database query), so it runs off the event loop the daemon under test shares."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not (await asyncio.to_thread(condition) if in_thread else condition()):
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
