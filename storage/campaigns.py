@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from storage.base import Repository
 from storage.emerging import EMERGING_MIN_SOURCES
@@ -49,6 +49,25 @@ class EmergingCampaign:
 CAMPAIGN_STATUSES = ("accepted", "muted")
 
 
+def _insert_if_absent(session: Session, model: type[SQLModel], keys: list[str], **values: Any) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING (SQLite and PostgreSQL); True if this call inserted the row.
+    A concurrent writer's insert of the same key is waited for, never an error."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__  # type: ignore[attr-defined]
+    for column in table.columns:  # the mapper hook that fits strings to their columns does not see Core inserts
+        value = values.get(column.key)
+        length = getattr(column.type, "length", None)
+        if isinstance(value, str) and length and len(value) > length:
+            values[column.key] = value[: length - 1] + "…"
+    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    session.flush()  # objects added earlier in this transaction go first
+    # RETURNING gives a row only when this statement inserted one (both databases)
+    return session.execute(statement.returning(table.c[keys[0]])).first() is not None
+
+
 class CampaignRepository(Repository):
     """Campaigns: names, first mentions, spread across sources, the user's accept/mute decisions."""
 
@@ -88,36 +107,36 @@ class CampaignRepository(Repository):
         # One fixed order for every writer: two transactions creating overlapping campaigns cannot deadlock.
         for mention in sorted(mentions, key=lambda m: m.name):
             context = mention.contexts[0] if mention.contexts else ""
-            campaign = session.exec(select(Campaign).where(Campaign.name == mention.name)).first()
-            new_overall = campaign is None
-            if campaign is None:
-                campaign = Campaign(
-                    name=mention.name,
-                    kind=mention.kind,
-                    first_seen_at=published_at,
-                    first_article_id=article_id,
-                    first_source_id=source_id,
-                    first_context=context,
-                )
-                session.add(campaign)
-                session.flush()
-            elif published_at < campaign.first_seen_at:  # a backfilled older article moves the origin
+            # Insert-or-nothing, not select-then-insert: two workers finding the same new name at once
+            # made one of them fail its whole article on the unique name (seen in a two-worker run).
+            new_overall = _insert_if_absent(
+                session,
+                Campaign,
+                ["name"],
+                name=mention.name,
+                kind=str(mention.kind),
+                first_seen_at=published_at,
+                first_article_id=article_id,
+                first_source_id=source_id,
+                first_context=context,
+            )
+            campaign = session.exec(select(Campaign).where(Campaign.name == mention.name)).one()
+            if not new_overall and published_at < campaign.first_seen_at:  # a backfilled older article moves the origin
                 campaign.first_seen_at, campaign.first_article_id = published_at, article_id
                 campaign.first_source_id, campaign.first_context = source_id, context
                 session.add(campaign)
+            new_for_source = _insert_if_absent(
+                session,
+                CampaignSource,
+                ["campaign_id", "source_id"],
+                campaign_id=campaign.id,
+                source_id=source_id,
+                first_seen_at=published_at,
+                article_id=article_id,
+                context=context,
+            )
             per_source = session.get(CampaignSource, (campaign.id, source_id))
-            new_for_source = per_source is None
-            if per_source is None:
-                session.add(
-                    CampaignSource(
-                        campaign_id=campaign.id,
-                        source_id=source_id,
-                        first_seen_at=published_at,
-                        article_id=article_id,
-                        context=context,
-                    )
-                )
-            elif published_at < per_source.first_seen_at:
+            if not new_for_source and per_source is not None and published_at < per_source.first_seen_at:
                 per_source.first_seen_at, per_source.article_id, per_source.context = (
                     published_at,
                     article_id,

@@ -98,3 +98,22 @@ def test_concurrent_first_mentions_of_one_campaign_do_not_fail(store: Store) -> 
         results = list(pool.map(mention, outcomes))
     assert sum(r[0].new_overall for r in results) == 1
     assert [(c.name, n) for c, n in store.campaigns()] == [("雪域护企", 6)]
+
+
+def test_articles_recorded_at_once_with_many_shared_new_campaigns_all_succeed(store: Store) -> None:
+    """Two workers crawling two sources that both name the same ten new campaigns: every article is
+    stored with its mentions. (A select-then-insert once lost a whole article to a unique-name error
+    in a two-worker cluster run; this load does not reproduce that reliably, it guards the result.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [f"专项行动{i}" for i in range(10)]
+
+    def record(i: int):
+        page = Page(f"https://site{i % 2}/{i}", f"标题{i}", f"正文{i}号,内容各不相同,提到多项行动。")
+        return store.record(f"source{i % 2}", page, mentions=[Found(name) for name in names])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(record, range(16)))
+    assert all(outcome.kind == "new" for outcome in outcomes)
+    assert sorted((c.name, n) for c, n in store.campaigns()) == [(name, 16) for name in sorted(names)]
+    assert all({s.source_id for s, _ in store.campaign_spread(name).sources} == {"source0", "source1"} for name in names)
