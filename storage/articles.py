@@ -414,10 +414,7 @@ class ArticleRepository(CampaignRepository):
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         """Which of these URLs are already stored, as articles or as republications."""
         wanted = list(dict.fromkeys(urls))
-        known: set[str] = set()
         with Session(self.read_engine) as session:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                known.update(session.exec(select(Article.url).where(col(Article.url).in_(chunk))).all())
-                known.update(session.exec(select(Republication.url).where(col(Republication.url).in_(chunk))).all())
-        return known
+            return self._values_present(session, Article.url, wanted) | self._values_present(
+                session, Republication.url, wanted
+            )

@@ -11,7 +11,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from storage.base import Repository
 from storage.emerging import EMERGING_MIN_SOURCES
-from storage.models import Article, Campaign, CampaignKind, CampaignMention, CampaignSource
+from storage.models import Article, Campaign, CampaignKind, CampaignMention, CampaignSource, fit_to_column
 from storage.retry import in_retried_transaction
 
 
@@ -57,11 +57,7 @@ def _insert_if_absent(session: Session, model: type[SQLModel], keys: list[str], 
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__  # type: ignore[attr-defined]
-    for column in table.columns:  # the mapper hook that fits strings to their columns does not see Core inserts
-        value = values.get(column.key)
-        length = getattr(column.type, "length", None)
-        if isinstance(value, str) and length and len(value) > length:
-            values[column.key] = value[: length - 1] + "…"
+    values = {column.key: fit_to_column(column, values[column.key]) for column in table.columns if column.key in values}
     statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
     session.flush()  # objects added earlier in this transaction go first
     # RETURNING gives a row only when this statement inserted one (both databases)

@@ -279,12 +279,10 @@ def _check_writable(engine: Engine, where: str) -> None:
 
 
 def _check_exists(engine: Engine, where: str) -> None:
-    if engine.dialect.name == "sqlite":
-        if where != ":memory:" and not Path(where).is_file():
-            raise NoDatabase(f"no database at {where} (procwatch fetch or procwatch db upgrade creates one)")
-        return
-    if "alembic_version" not in inspect(engine).get_table_names():
-        raise NoDatabase(f"no procwatch database at {where} (procwatch db upgrade creates its tables)")
+    """A SQLite file must be there before it is connected to (connecting would create it); a PostgreSQL
+    database without procwatch's tables is found out by _check_current, which creates nothing either."""
+    if engine.dialect.name == "sqlite" and where != ":memory:" and not Path(where).is_file():
+        raise NoDatabase(f"no database at {where} (procwatch fetch or procwatch db upgrade creates one)")
 
 
 def _check_current(engine: Engine, where: str) -> None:

@@ -35,15 +35,8 @@ class HistoryQueries(Repository):
 
     def removed_urls(self, urls: Sequence[str]) -> set[str]:
         """Which of these URLs belong to articles recorded as removed."""
-        found: set[str] = set()
         with Session(self.read_engine) as session:
-            for start in range(0, len(urls), 500):
-                chunk = list(urls[start : start + 500])
-                statement = select(Article.url).where(
-                    col(Article.url).in_(chunk), Article.status == ArticleStatus.removed
-                )
-                found.update(session.exec(statement).all())
-        return found
+            return self._values_present(session, Article.url, urls, Article.status == ArticleStatus.removed)
 
     def get_article(self, url: str) -> ArticleWithVersions | None:
         with Session(self.read_engine, expire_on_commit=False) as session:

@@ -210,16 +210,23 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 @event.listens_for(SQLModel, "before_insert", propagate=True)
 @event.listens_for(SQLModel, "before_update", propagate=True)
 def _fit_to_columns(mapper: Mapper[Any], connection: Connection, target: object) -> None:
-    """A scraped value longer than its column (an author line of 3,000 characters) is cut to fit, with a
-    visible marker, instead of failing the whole transaction on PostgreSQL. Keys are never cut. Lone
-    surrogates (no database can store them, and UTF-8 cannot encode them) are dropped from every text."""
     for column in mapper.columns:
         value = getattr(target, column.key, None)
-        if isinstance(value, str) and _SURROGATE.search(value):
-            value = _SURROGATE.sub("", value)
-            setattr(target, column.key, value)
-        length = getattr(column.type, "length", None)
-        if not length or column.primary_key or column.unique:
-            continue
-        if isinstance(value, str) and len(value) > length:
-            setattr(target, column.key, value[: length - len(TRUNCATED)] + TRUNCATED)
+        fitted = fit_to_column(column, value)
+        if fitted is not value:
+            setattr(target, column.key, fitted)
+
+
+def fit_to_column(column: Column[Any], value: object) -> object:
+    """A scraped value longer than its column (an author line of 3,000 characters) is cut to fit, with a
+    visible marker, instead of failing the whole transaction on PostgreSQL. Keys are never cut. Lone
+    surrogates (no database can store them, and UTF-8 cannot encode them) are dropped from every text.
+    Applied to every ORM write by the hook above; Core inserts call it themselves."""
+    if not isinstance(value, str):
+        return value
+    if _SURROGATE.search(value):
+        value = _SURROGATE.sub("", value)
+    length = getattr(column.type, "length", None)
+    if length and not (column.primary_key or column.unique) and len(value) > length:
+        value = value[: length - len(TRUNCATED)] + TRUNCATED
+    return value
