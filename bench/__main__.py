@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from bench.common import Row, machine
 
-BENCHMARKS = ["extraction", "crawl", "storage", "campaigns", "serve", "listing", "startup"]
+BENCHMARKS = ["extraction", "crawl", "storage", "campaigns", "serve", "web", "listing", "startup"]
 
 
 def main(argv: list[str] | None = None) -> int:

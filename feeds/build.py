@@ -1,4 +1,4 @@
-"""Static feeds for any web server: NAME.xml (RSS) and NAME.atom, feeds.opml and index.html."""
+"""Static feeds for any web server: NAME.xml (RSS) and NAME.atom, feeds.opml, index.html and feed.xsl."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from feeds.catalog import SourceCatalog, catalog
 from feeds.items import FeedQuery, items_for
-from feeds.render import index_html, opml, render_feed
+from feeds.render import STYLESHEET_NAME, index_html, opml, render_feed, stylesheet
 from storage import Store
 
 
@@ -38,7 +38,12 @@ def build_feeds(
             path = out / f"{spec.path}.{extension}"
             _write_atomically(path, render_feed(spec, items, fmt, base_url))
             written.append(path)
-    for name, data in (("feeds.opml", opml(specs, base_url)), ("index.html", index_html(specs, base_url))):
+    others = (
+        ("feeds.opml", opml(specs, base_url)),
+        ("index.html", index_html(specs, base_url)),
+        (STYLESHEET_NAME, stylesheet()),
+    )
+    for name, data in others:
         _write_atomically(out / name, data)
         written.append(out / name)
     return written

@@ -57,8 +57,9 @@ class FeedItem:
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
 
-def _sources(spec: FeedSpec, query: FeedQuery) -> list[str] | None:
-    chosen = set(spec.source_ids) if spec.source_ids is not None else None
+def source_scope(feed_sources: tuple[str, ...] | None, query: FeedQuery) -> list[str] | None:
+    """The sources a feed (None: all) narrowed by the query's ``source`` and ``tag`` (None: every source)."""
+    chosen = set(feed_sources) if feed_sources is not None else None
     for narrower in ((query.source,) if query.source else None, query.tag_sources):
         if narrower is not None:
             chosen = set(narrower) if chosen is None else chosen & set(narrower)
@@ -67,7 +68,7 @@ def _sources(spec: FeedSpec, query: FeedQuery) -> list[str] | None:
 
 def items_for(store: Store, catalog: SourceCatalog, spec: FeedSpec, query: FeedQuery) -> list[FeedItem]:
     """The items of one feed, newest first."""
-    source_ids = _sources(spec, query)
+    source_ids = source_scope(spec.source_ids, query)
     if spec.kind == "campaigns":
         return campaign_items(store, catalog, query, source_ids)
     if spec.kind == "emerging":
@@ -159,7 +160,7 @@ def campaign_items(
         link = first.url if first else ""
         kind = "运动" if campaign.kind == "campaign" else "提法"
         body = (
-            f"<p><mark>{html.escape(campaign.name)}</mark> <strong>新</strong>({kind})首次出现于"
+            f"<p><mark>【{html.escape(campaign.name)}】</mark> <strong>新</strong>({kind})首次出现于"
             f"{html.escape(names.get(campaign.first_source_id, campaign.first_source_id))},"
             f"{_beijing(campaign.first_seen_at):%Y-%m-%d %H:%M}(北京时间):"
             f'<a href="{html.escape(link)}">{html.escape(first.title if first else link)}</a></p>'
@@ -202,7 +203,7 @@ def emerging_items(
             for s, _ in row.sources
         )
         body = (
-            f"<p><mark>{html.escape(campaign.name)}</mark>:{len(row.sources)} 个来源、{row.articles} 篇文章提到,"
+            f"<p><mark>【{html.escape(campaign.name)}】</mark>:{len(row.sources)} 个来源、{row.articles} 篇文章提到,"
             f"尚未收录于词表。首次出现于 {_beijing(campaign.first_seen_at):%Y-%m-%d %H:%M}(北京时间)。</p>"
             f"<ol>{spread}</ol>"
         )
@@ -239,10 +240,11 @@ def _categories(
 
 
 def _mark(escaped_text: str, names: list[str]) -> str:
+    """Campaign names in <mark>, and in <strong> too: sanitising readers drop <mark> but keep bold."""
     if not names:
         return escaped_text
     pattern = re.compile("|".join(re.escape(html.escape(n)) for n in sorted(names, key=len, reverse=True)))
-    return pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped_text)
+    return pattern.sub(lambda m: f"<mark><strong>{m.group(0)}</strong></mark>", escaped_text)
 
 
 def _article_html(
@@ -269,7 +271,8 @@ def _article_html(
         labels = []
         for campaign, _ in found:
             new = " <strong>新</strong>" if campaign.first_article_id == article.id else ""
-            labels.append(f"<mark>{html.escape(campaign.name)}</mark>{new}")
+            # 【】 shows in every reader, text-only ones included
+            labels.append(f"<mark>【{html.escape(campaign.name)}】</mark>{new}")
         parts.append(f"<p>运动与提法:{'、'.join(labels)}</p>")
     return clean_html("".join(parts))
 
@@ -281,5 +284,5 @@ def _edit_html(previous: ArticleVersion | None, version: ArticleVersion) -> str:
     new = f"{version.title}\n{version.body_text}"[:DIFF_TEXT_CAP]
     return (
         f"<p>第 {previous.version} 版 → 第 {version.version} 版,改动 {version.change_chars} 字:</p>"
-        f"<p>{diff_html(old, new)}</p>"
+        f"<p>{diff_html(old, new, markers=True)}</p>"
     )

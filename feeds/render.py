@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 from html import escape
+from importlib.resources import files
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from feedgen.feed import FeedGenerator
@@ -21,6 +24,36 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 def feed_url(base_url: str, spec: FeedSpec, fmt: str) -> str:
     extension = "xml" if fmt == "rss" else "atom"
     return f"{base_url.rstrip('/')}/{spec.path}.{extension}"
+
+
+STYLESHEET_NAME = "feed.xsl"
+
+
+@cache
+def stylesheet() -> bytes:
+    """The XSLT that turns a feed opened in a browser into a readable page."""
+    return files("feeds").joinpath(STYLESHEET_NAME).read_bytes()
+
+
+@cache
+def _transform() -> Any:
+    from lxml import etree  # feedgen's own dependency
+
+    return etree.XSLT(etree.XML(stylesheet()))
+
+
+def feed_as_page(document: bytes) -> bytes:
+    """The feed as the HTML page its stylesheet describes, for browsers that no longer run XSLT
+    (Chromium dropped it); Firefox and Safari apply the same stylesheet themselves to static files."""
+    from lxml import etree
+
+    return bytes(_transform()(etree.XML(document)))
+
+
+def _with_stylesheet(document: bytes, base_url: str) -> bytes:
+    declaration, newline, rest = document.partition(b"\n")
+    href = quoteattr(f"{base_url.rstrip('/')}/{STYLESHEET_NAME}").encode()
+    return declaration + newline + b'<?xml-stylesheet type="text/xsl" href=' + href + b"?>\n" + rest
 
 
 def render_feed(spec: FeedSpec, items: Sequence[FeedItem], fmt: str, base_url: str) -> bytes:
@@ -54,9 +87,9 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], fmt: str, base_url: s
         if item.author:
             entry.author(name=plain_text(item.author))
     if fmt == "rss":
-        return generator.rss_str(pretty=True)
+        return _with_stylesheet(generator.rss_str(pretty=True), base_url)
     # Atom says what a title is: plain text (feedgen leaves the attribute out; every <title> is ours)
-    return generator.atom_str(pretty=True).replace(b"<title>", b'<title type="text">')
+    return _with_stylesheet(generator.atom_str(pretty=True).replace(b"<title>", b'<title type="text">'), base_url)
 
 
 def newest_update(items: Sequence[FeedItem]) -> datetime:

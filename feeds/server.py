@@ -15,19 +15,20 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from feeds.catalog import SourceCatalog, catalog, find, tags
-from feeds.items import FeedQuery, items_for
-from feeds.render import MEDIA_TYPES, index_html, newest_update, opml, render_feed
+from feeds.catalog import SourceCatalog, catalog, find
+from feeds.filters import FilterError, parse_filters
+from feeds.items import items_for
+from feeds.render import MEDIA_TYPES, STYLESHEET_NAME, feed_as_page, newest_update, opml, render_feed, stylesheet
+from feeds.web.pages import WebView
 from storage import Store
 from storage.clock import BEIJING
 
 CACHE_CONTROL = "public, max-age=300"
-FILTERS = ("q", "source", "tag", "campaign", "limit", "fulltext")
-MAX_PARAMETER = 200  # a filter longer than this is a mistake or an attack, not a query
 HealthHook = Callable[[], dict[str, Any]]
 
 
@@ -69,11 +70,19 @@ def _beijing(value: datetime | None) -> str | None:
     return value.astimezone(BEIJING).isoformat() if value else None
 
 
-def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default
+class FeedFormat(Convertor[str]):
+    """``.xml`` (RSS) or ``.atom``: any other extension is left to the pages (``/sources.json``)."""
+
+    regex = "xml|atom"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("feedformat", FeedFormat())
 
 
 def create_app(
@@ -112,34 +121,39 @@ def create_app(
         path, extension = request.path_params["path"], request.path_params["ext"]
         current = sources()
         spec = find(current, path)
-        if spec is None or extension not in ("xml", "atom"):
-            return Response("no such feed\n", status_code=404, media_type="text/plain")
-        params = request.query_params
-        bad = next((k for k in FILTERS if len(params.get(k, "")) > MAX_PARAMETER or "\x00" in params.get(k, "")), None)
-        if bad:
-            message = f"{bad}: at most {MAX_PARAMETER} characters, no NUL\n"
-            return Response(message, status_code=400, media_type="text/plain")
-        tag = params.get("tag")
-        tag_sources = tags(current).get(tag, ()) if tag else None
-        query = FeedQuery(
-            limit=_int(params.get("limit"), 50),
-            q=params.get("q") or None,
-            source=params.get("source") or None,
-            tag_sources=tag_sources,
-            campaign=params.get("campaign") or None,
-            fulltext=params.get("fulltext") in ("1", "true", "yes"),
-        )
+        if spec is None:
+            return Response("no such feed (see /feeds)\n", status_code=404, media_type="text/plain")
+        try:
+            filters = await asyncio.to_thread(parse_filters, request.query_params, current, store.has_campaign)
+        except FilterError as exc:
+            return Response(f"{exc}\n", status_code=400, media_type="text/plain; charset=utf-8")
+        query = filters.feed_query()
         fmt = "rss" if extension == "xml" else "atom"
 
         def build() -> tuple[bytes, Any]:
             items = items_for(store, current, spec, query)
             return render_feed(spec, items, fmt, base(request)), newest_update(items) if items else None
 
-        body, last_modified = await rendered.get((path, fmt, str(request.url.query), base(request)), build)
-        return conditional(request, body, MEDIA_TYPES[fmt], last_modified)
+        # a person opening the feed in a browser tab gets it as a page; readers never send this header
+        as_page = request.headers.get("sec-fetch-dest") == "document"
 
-    async def index(request: Request) -> Response:
-        return conditional(request, index_html(catalog(sources()), base(request)), "text/html; charset=utf-8")
+        def build_page() -> tuple[bytes, Any]:
+            body, last_modified = build()
+            return feed_as_page(body), last_modified
+
+        key = (path, fmt, str(request.url.query), base(request), as_page)
+        body, last_modified = await rendered.get(key, build_page if as_page else build)
+        response = conditional(
+            request, body, "text/html; charset=utf-8" if as_page else MEDIA_TYPES[fmt], last_modified
+        )
+        response.headers["Vary"] = "Sec-Fetch-Dest"
+        return response
+
+    async def xsl(request: Request) -> Response:
+        return conditional(request, stylesheet(), "text/xsl; charset=utf-8")
+
+    async def favicon(request: Request) -> Response:  # browsers ask on every page; a 404 is a console error
+        return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
 
     async def outline(request: Request) -> Response:
         return conditional(request, opml(catalog(sources()), base(request)), "text/x-opml; charset=utf-8")
@@ -161,11 +175,14 @@ def create_app(
     async def healthz(request: Request) -> Response:
         return JSONResponse(await health_cache.get("health", health or stored_health))
 
+    web = WebView(store, sources, health or stored_health)
     return Starlette(
         routes=[
-            Route("/", index),
             Route("/feeds.opml", outline),
+            Route(f"/{STYLESHEET_NAME}", xsl),
+            Route("/favicon.ico", favicon),
             Route("/healthz", healthz),
-            Route("/{path:path}.{ext:str}", feed),
+            Route("/{path:path}.{ext:feedformat}", feed),
+            *web.routes(),
         ]
     )

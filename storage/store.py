@@ -1,7 +1,7 @@
 """The storage API the pipeline, the feeds and the CLI use. No SQL outside this package.
 
 :class:`Store` is one object over one engine, assembled from a repository per concern:
-articles (writes), history (reads), sources (crawl state) and campaigns.
+articles (writes), history (reads), browse (the web view's reads), sources (crawl state) and campaigns.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from storage.articles import ArticleRepository
+from storage.browse import BrowseQueries
 from storage.db import READ_ONLY
 from storage.history import HistoryQueries
 from storage.models import Article, ArticleVersion, Event, Republication
@@ -26,7 +27,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Store(ArticleRepository, HistoryQueries, SourceRepository):
+class Store(ArticleRepository, HistoryQueries, BrowseQueries, SourceRepository):
     """Repository over one database engine."""
 
     def __init__(self, engine: Engine):

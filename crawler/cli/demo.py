@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 
-from crawler.cli.app import app, console
+from crawler.cli.app import FAILED, app, console, fail
 from crawler.cli.feeds import DEFAULT_HOST, DEFAULT_PORT
 from crawler.cli.fetch import crawl_once, print_report
 from crawler.dates import beijing_iso
+
+MIRROR_PORT = 8781
 
 
 @app.command("demo")
@@ -23,6 +25,12 @@ def demo_command(
         bool, typer.Option("--serve", help="then keep serving the mirror and the feeds until Ctrl-C")
     ] = False,
     port: Annotated[int, typer.Option(help="feed server port with --serve")] = DEFAULT_PORT,
+    mirror_port: Annotated[
+        int,
+        typer.Option(
+            min=0, max=65533, help="first of the mirror's three ports; fixed, so feed GUIDs survive a restart (0: any)"
+        ),
+    ] = MIRROR_PORT,
 ) -> None:
     """Serve a mirror of three portals on 127.0.0.1, fetch them all, write the feeds, show what was stored."""
     from crawler.demo.mirror import Mirror
@@ -35,7 +43,12 @@ def demo_command(
     for stale in directory.glob("demo.sqlite3*"):
         stale.unlink()
     base_url = f"http://{DEFAULT_HOST}:{port}"
-    with Mirror() as mirror:
+    try:
+        mirror = Mirror(first_port=mirror_port)
+    except OSError as exc:
+        fail(f"procwatch: cannot start the demo mirror on 127.0.0.1:{mirror_port}-{mirror_port + 2}: "
+             f"{exc.strerror or exc} (pass --mirror-port)", FAILED)
+    with mirror:
         config_path = mirror.write_config(directory / "sources.yaml")
         config = load(config_path)
         store = Store(open_database(str(database)))
@@ -62,7 +75,9 @@ def demo_command(
             return
         import uvicorn
 
+        from feeds.http import TolerantH11Protocol
         from feeds.server import create_app
 
         console.print(f"subscribe to {base_url}/all.xml (all feeds: {base_url}/feeds.opml); Ctrl-C stops", markup=False)
-        uvicorn.run(create_app(store, lambda: catalog), host=DEFAULT_HOST, port=port, log_level="warning")
+        app = create_app(store, lambda: catalog)
+        uvicorn.run(app, host=DEFAULT_HOST, port=port, log_level="warning", http=TolerantH11Protocol)

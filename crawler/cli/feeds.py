@@ -49,10 +49,12 @@ def serve_command(
     import uvicorn
 
     from crawler.runtime import Runtime
+    from feeds.http import TolerantH11Protocol
     from feeds.server import create_app
 
     loaded = read_config(config)
     store = open_store(db)
     catalog = Runtime(loaded, store).catalog()
     console.print(f"serving feeds on http://{host}:{port}/ (all sources: http://{host}:{port}/all.xml)", markup=False)
-    uvicorn.run(create_app(store, lambda: catalog, base_url=base_url), host=host, port=port, log_level="warning")
+    app = create_app(store, lambda: catalog, base_url=base_url)
+    uvicorn.run(app, host=host, port=port, log_level="warning", http=TolerantH11Protocol)

@@ -124,6 +124,7 @@ class Service(ABC):
         from starlette.responses import Response
         from starlette.routing import Route
 
+        from feeds.http import TolerantH11Protocol
         from feeds.server import create_app
 
         class QuietServer(uvicorn.Server):
@@ -141,6 +142,8 @@ class Service(ABC):
             return Response(body, media_type=media_type)
 
         app.router.routes.insert(0, Route("/metrics", metrics))
-        config = uvicorn.Config(app, host=options.host, port=options.port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            app, host=options.host, port=options.port, log_level="warning", lifespan="off", http=TolerantH11Protocol
+        )
         self.server = QuietServer(config)
         return asyncio.create_task(self.server.serve())

@@ -226,9 +226,14 @@ def render_list(site: MirrorSite, page: int) -> str:
 class Mirror:
     """The mirror sites, each on its own 127.0.0.1 port, editable while running."""
 
-    def __init__(self, sites: list[MirrorSite] | None = None):
+    def __init__(self, sites: list[MirrorSite] | None = None, *, first_port: int = 0):
+        """``first_port``: the sites listen on it and the ports after it, so their URLs (and the feeds'
+        GUIDs, which are article URLs) stay the same from one run to the next; 0 picks free ports."""
         self.sites = {site.id: site for site in (sites or default_sites())}
-        self.servers = {site_id: StaticServer() for site_id in self.sites}
+        self.servers = {
+            site_id: StaticServer(port=first_port + index if first_port else 0)
+            for index, site_id in enumerate(self.sites)
+        }
         for site_id in self.sites:
             self.publish(site_id)
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 from pathlib import Path
+
+import feedparser
 
 from crawler.config import load_config
 from crawler.demo.server import Page
@@ -161,10 +165,43 @@ def test_cli_fetch_suggests_close_source_ids_and_fails_for_dead_sources(mirror, 
     assert dead.returncode == 1 and "HTTP 404" in dead.stderr
 
 
-def test_demo_command_runs_offline(tmp_path) -> None:
-    result = cli("demo", "--dir", str(tmp_path / "demo"))
-    assert result.returncode == 0, result.stderr
-    assert "stored 5 articles, 5 versions, 1 republications" in result.stdout
+def _free_ports(count: int) -> int:
+    """The first of ``count`` consecutive ports free on 127.0.0.1 now."""
+    import socket
+
+    for first in range(20000 + os.getpid() % 20000, 65000, count):
+        with contextlib.ExitStack() as stack:
+            try:
+                for port in range(first, first + count):
+                    probe = stack.enter_context(socket.socket())
+                    probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return first
+    raise RuntimeError("no free ports")
+
+
+def test_demo_runs_offline_and_its_guids_survive_a_restart(tmp_path) -> None:
+    port = _free_ports(3)
+    guids = []
+    for run in range(2):
+        result = cli("demo", "--dir", str(tmp_path / f"demo{run}"), "--mirror-port", str(port))
+        assert result.returncode == 0, result.stderr
+        assert "stored 5 articles, 5 versions, 1 republications" in result.stdout
+        parsed = feedparser.parse((tmp_path / f"demo{run}" / "feeds" / "all.xml").read_bytes())
+        guids.append({entry.id for entry in parsed.entries})
+    assert len(guids[0]) == 5 and guids[0] == guids[1]  # a reader sees no duplicates after a restart
+
+
+def test_demo_says_in_one_line_when_its_mirror_ports_are_taken(tmp_path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        result = cli("demo", "--dir", str(tmp_path / "demo"), "--mirror-port", str(port))
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
+    assert f"cannot start the demo mirror on 127.0.0.1:{port}" in result.stderr and "--mirror-port" in result.stderr
 
 
 def test_ingesting_the_mirror_records_campaigns_with_first_mentions(mirror, sqlite_store, tmp_path) -> None:

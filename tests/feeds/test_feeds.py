@@ -12,8 +12,8 @@ from crawler.cli.fetch import crawl_once
 from crawler.config import Config, load_config
 from crawler.demo.server import Page
 from feeds.build import build_feeds
-from feeds.catalog import catalog
-from feeds.items import FeedQuery, items_for
+from feeds.catalog import FeedSpec, catalog
+from feeds.items import FeedItem, FeedQuery, items_for
 from feeds.render import render_feed
 from feeds.server import create_app
 from storage import Store
@@ -39,9 +39,13 @@ def refetch(config: Config, store: Store, source_id: str) -> None:
     asyncio.run(crawl_once(config, config.get(source_id), store))
 
 
-def parsed(config: Config, store: Store, path: str, fmt: str = "rss", **query: object) -> feedparser.FeedParserDict:
+def _spec_items(config: Config, store: Store, path: str, **query: object) -> tuple[FeedSpec, list[FeedItem]]:
     spec = next(s for s in catalog(feed_catalog(config)) if s.path == path)
-    data = render_feed(spec, items_for(store, feed_catalog(config), spec, FeedQuery(**query)), fmt, BASE)
+    return spec, items_for(store, feed_catalog(config), spec, FeedQuery(**query))
+
+
+def parsed(config: Config, store: Store, path: str, fmt: str = "rss", **query: object) -> feedparser.FeedParserDict:
+    data = render_feed(*_spec_items(config, store, path, **query), fmt, BASE)
     return feedparser.parse(data, sanitize_html=False)  # we check what we send, not what feedparser keeps
 
 
@@ -90,7 +94,12 @@ def test_guids_are_stable_and_an_edit_is_one_new_item(world, mirror) -> None:
 def test_campaigns_are_marked_and_new_ones_flagged(world) -> None:
     config, store = world
     entry = next(e for e in parsed(config, store, "sources/spp").entries if "一号检察建议" in e.title)
-    assert "<mark>一号检察建议</mark> <strong>新</strong>" in entry.description
+    # highlighted in the text (bold too: sanitising readers drop <mark>), listed in 【】 that every reader shows
+    assert "<mark><strong>一号检察建议</strong></mark>" in entry.description
+    assert "<mark>【一号检察建议】</mark> <strong>新</strong>" in entry.description
+    text_only = feedparser.parse(render_feed(*_spec_items(config, store, "sources/spp"), "rss", BASE)).entries
+    kept = next(e for e in text_only if "一号检察建议" in e.title).description  # feedparser's own sanitiser
+    assert "【一号检察建议】" in kept and "<strong>一号检察建议</strong>" in kept
     assert "一号检察建议" in [t.term for t in entry.tags]
     campaigns = parsed(config, store, "campaigns").entries
     item = next(e for e in campaigns if e.title == "【新运动】检察护企")
@@ -159,8 +168,24 @@ def test_server_filters(client) -> None:
     assert titles("/all.xml?tag=四川") == ["全省高级检察官研讨班开班"]
     assert len(titles("/all.xml?campaign=检察护企")) == 2
     assert len(titles("/all.xml?limit=2")) == 2
-    assert len(titles("/all.xml?limit=100000")) == 5  # capped at 500, not an error
     assert titles("/sources/spp.xml?tag=四川") == []  # filters narrow, never widen
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("source=nosuch", "source: no configured source 'nosuch' (see /sources)"),
+        ("tag=火星", "tag: no source has the tag '火星' (see /feeds)"),
+        ("campaign=从未出现", "campaign: no campaign or formulation '从未出现' has been seen (see /campaigns)"),
+        ("limit=abc", "limit: expected a whole number from 1 to 500, got 'abc'"),
+        ("limit=0", "limit: expected a whole number from 1 to 500, got '0'"),
+        ("limit=100000", "limit: expected a whole number from 1 to 500, got '100000'"),
+    ],
+)
+def test_a_filter_naming_nothing_known_is_a_400_with_one_line_not_an_empty_feed(client, query, reason) -> None:
+    answer = client.get(f"/all.xml?{query}")
+    assert answer.status_code == 400 and answer.text == reason + "\n"
+    assert client.get(f"/articles?{query}").status_code == 400  # the pages check filters the same way
 
 
 def test_server_refuses_hostile_filters_and_matches_like_characters_literally(client, world) -> None:
@@ -203,8 +228,10 @@ def test_a_burst_of_requests_shares_one_feed_build(world, monkeypatch) -> None:
 
 
 def test_server_index_opml_health_and_no_traversal(client) -> None:
-    index = client.get("/").text
-    assert '<link rel="alternate" type="application/rss+xml"' in index and f"{BASE}/all.xml" in index
+    index = client.get("/").text  # the overview page links its feeds for discovery (relative: no Host header)
+    assert '<link rel="alternate" type="application/rss+xml" title="全部来源" href="/all.xml">' in index
+    listing = client.get("/feeds").text  # every feed, for readers that discover from one page
+    assert listing.count('<link rel="alternate" type="application/rss+xml"') == len(client.get("/feeds.json").json()["feeds"])
     assert client.get("/feeds.opml").text.count("<outline") >= 3
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["sources"]["spp"]["consecutive_failures"] == 0
@@ -221,3 +248,13 @@ def test_servers_bind_to_loopback_unless_told_otherwise() -> None:
     for name in ("serve", "run"):
         host = next(param for param in commands[name].params if param.name == "host")
         assert host.default == "127.0.0.1", name
+
+
+def test_edit_markers_read_in_plain_text_too() -> None:
+    import re
+
+    from feeds.diff import diff_html
+
+    marked = diff_html("发布一批第二批涉企典型案例", "发布一批第三批涉企典型案例", markers=True)
+    assert "<del>[-二-]</del><ins>{+三+}</ins>" in marked  # struck through in a browser
+    assert re.sub("<[^>]+>", "", marked) == "发布一批第[-二-]{+三+}批涉企典型案例"  # and legible without tags

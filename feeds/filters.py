@@ -1,0 +1,112 @@
+"""Filters a reader puts on a feed or page URL, checked once for both: a filter naming nothing we know
+answers 400 with a one-line reason, never an empty feed a reader would take for a quiet week."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from feeds.catalog import SourceCatalog, tags
+from feeds.items import MAX_LIMIT, FeedQuery, source_scope
+from storage.clock import BEIJING
+
+MAX_PARAMETER = 200  # a filter longer than this is a mistake or an attack, not a query
+KNOWN = ("q", "source", "tag", "campaign", "limit", "fulltext", "since", "after")
+
+
+class FilterError(ValueError):
+    """One line saying which parameter is wrong and why."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str | None = None
+    source: str | None = None
+    tag: str | None = None
+    tag_sources: tuple[str, ...] | None = None
+    campaign: str | None = None
+    since: datetime | None = None
+    limit: int = 50
+    fulltext: bool = False
+    after: int | None = None
+
+    def feed_query(self) -> FeedQuery:
+        return FeedQuery(
+            limit=self.limit,
+            q=self.q,
+            source=self.source,
+            tag_sources=self.tag_sources,
+            campaign=self.campaign,
+            fulltext=self.fulltext,
+        )
+
+    @property
+    def source_ids(self) -> list[str] | None:
+        """The sources both ``source`` and ``tag`` allow (None: every source)."""
+        return source_scope(None, self.feed_query())
+
+
+def _short(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "…")
+
+
+def parse_filters(
+    params: Mapping[str, str],
+    catalog: SourceCatalog,
+    campaign_exists: Callable[[str], bool],
+    *,
+    default_limit: int = 50,
+) -> Filters:
+    """Checked filters; raises :class:`FilterError` naming the first bad parameter."""
+    for name in KNOWN:
+        value = params.get(name, "")
+        if len(value) > MAX_PARAMETER or "\x00" in value:
+            raise FilterError(f"{name}: at most {MAX_PARAMETER} characters, no NUL")
+    raw_limit = params.get("limit")
+    limit = default_limit
+    if raw_limit is not None:
+        try:
+            limit = int(raw_limit)
+        except ValueError:
+            limit = -1  # reported below with the value as given
+        if not 1 <= limit <= MAX_LIMIT:
+            raise FilterError(f"limit: expected a whole number from 1 to {MAX_LIMIT}, got {_short(raw_limit)}")
+    source = params.get("source") or None
+    if source is not None and source not in {s.id for s in catalog.sources}:
+        raise FilterError(f"source: no configured source {_short(source)} (see /sources)")
+    tag = params.get("tag") or None
+    tag_sources = None
+    if tag is not None:
+        known_tags = tags(catalog)
+        if tag not in known_tags:
+            raise FilterError(f"tag: no source has the tag {_short(tag)} (see /feeds)")
+        tag_sources = known_tags[tag]
+    campaign = params.get("campaign") or None
+    if campaign is not None and not campaign_exists(campaign):
+        raise FilterError(f"campaign: no campaign or formulation {_short(campaign)} has been seen (see /campaigns)")
+    since = None
+    if raw_since := params.get("since"):
+        try:
+            parsed = datetime.fromisoformat(raw_since) if "T" in raw_since else date.fromisoformat(raw_since)
+        except ValueError:
+            raise FilterError(f"since: expected a date such as 2026-11-01, got {_short(raw_since)}") from None
+        if not isinstance(parsed, datetime):
+            parsed = datetime(parsed.year, parsed.month, parsed.day)
+        since = parsed if parsed.tzinfo else parsed.replace(tzinfo=BEIJING)
+    after = None
+    if raw_after := params.get("after"):
+        if not raw_after.isdigit():
+            raise FilterError(f"after: expected the id that ended the previous page, got {_short(raw_after)}")
+        after = int(raw_after)
+    return Filters(
+        q=params.get("q") or None,
+        source=source,
+        tag=tag,
+        tag_sources=tag_sources,
+        campaign=campaign,
+        since=since,
+        limit=limit,
+        fulltext=params.get("fulltext") in ("1", "true", "yes"),
+        after=after,
+    )
