@@ -240,9 +240,14 @@ class Settings(_Strict):
 class Config(_Strict):
     sources: list[Source] = Field(default_factory=list)
     settings: Settings = Field(default_factory=Settings)
+    include: list[str] = Field(
+        default_factory=list, description="further files of sources (glob patterns, relative to this file)"
+    )
     path: Path | None = Field(None, exclude=True)
     _root: yaml.Node | None = PrivateAttr(None)  # the parsed document, to point issues at lines
     _name: str = PrivateAttr("sources.yaml")
+    # per source: the file it came from, that file's document and its index there (for issues)
+    _origins: list[tuple[str, yaml.Node | None, int]] = PrivateAttr(default_factory=list)
 
     def get(self, source_id: str) -> Source:
         for source in self.sources:
@@ -263,8 +268,13 @@ class Config(_Strict):
         return [s for s in self.sources if s.enabled]
 
     def issue(self, loc: Sequence[int | str], message: str) -> ConfigIssue:
-        """A problem with the value at ``loc`` (e.g. ``("sources", 3, "adapter")``), located in the file."""
-        return ConfigIssue(self._name, _line_of(self._root, loc), _field_name(loc), message)
+        """A problem with the value at ``loc`` (e.g. ``("sources", 3, "adapter")``), located in the file
+        that defines it (sources.yaml or one it includes)."""
+        name, root = self._name, self._root
+        if len(loc) >= 2 and loc[0] == "sources" and isinstance(loc[1], int) and loc[1] < len(self._origins):
+            name, root, local = self._origins[loc[1]]
+            loc = ("sources", local, *loc[2:])
+        return ConfigIssue(name, _line_of(root, loc), _field_name(loc), message)
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -286,7 +296,38 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         raise ConfigError([ConfigIssue(name, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
     except OSError as exc:
         raise ConfigError([ConfigIssue(name, None, "", exc.strerror or str(exc))]) from None
-    return parse_config(text, name, base=path)
+    config = parse_config(text, name, base=path)
+    if config.include:
+        _include(config, path)
+    return config
+
+
+def _include(config: Config, path: Path) -> None:
+    """Add the sources of every file the ``include`` patterns name (sorted, each file once), so users add
+    portals in files of their own (``sources.d/mine.yaml``) without editing the shipped ones. An
+    included file holds ``sources:`` only; a pattern without wildcards must name a file."""
+    files: list[Path] = []
+    for index, pattern in enumerate(config.include):
+        matches = sorted(path.parent.glob(pattern))
+        if not matches and not any(c in pattern for c in "*?["):
+            raise ConfigError([config.issue(("include", index), f"{pattern}: file not found")])
+        files += [m for m in matches if m.is_file() and m.resolve() != path.resolve() and m not in files]
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError([ConfigIssue(str(file), None, "", f"cannot read: {exc}")]) from None
+        part = parse_config(text, str(file), base=file)
+        extra = sorted(part.model_fields_set - {"sources", "path"})
+        if extra:
+            line = _line_of(part._root, (extra[0],))
+            message = f"an included file holds 'sources:' only; {extra[0]!r} belongs in {path}"
+            raise ConfigError([ConfigIssue(str(file), line, extra[0], message)])
+        config.sources.extend(part.sources)
+        config._origins.extend(part._origins)
+    issues = list(_duplicate_ids(config))
+    if issues:
+        raise ConfigError(issues)
 
 
 def parse_config(text: str, name: str = "sources.yaml", base: Path | None = None) -> Config:
@@ -315,10 +356,11 @@ def parse_config(text: str, name: str = "sources.yaml", base: Path | None = None
         config = Config.model_validate({**data, "path": base})
     except ValidationError as exc:
         raise ConfigError([_issue(name, root, err) for err in exc.errors()]) from None
-    issues = list(_duplicate_ids(config, root, name))
+    config._root, config._name = root, name
+    config._origins = [(name, root, index) for index in range(len(config.sources))]
+    issues = list(_duplicate_ids(config))
     if issues:
         raise ConfigError(issues)
-    config._root, config._name = root, name
     return config
 
 
@@ -342,16 +384,14 @@ def _check_size(root: yaml.Node | None, name: str) -> None:
             stack.extend((item, depth + 1) for item in node.value)
 
 
-def _duplicate_ids(config: Config, root: yaml.Node | None, name: str) -> Iterable[ConfigIssue]:
+def _duplicate_ids(config: Config) -> Iterable[ConfigIssue]:
     seen: dict[str, int] = {}
     for index, source in enumerate(config.sources):
         if source.id in seen:
-            loc = ("sources", index, "id")
-            yield ConfigIssue(
-                name,
-                _line_of(root, loc),
-                _field_name(loc),
-                f"duplicate id {source.id!r} (already used by sources[{seen[source.id]}])",
+            first_file, _, first_index = config._origins[seen[source.id]]
+            yield config.issue(
+                ("sources", index, "id"),
+                f"duplicate id {source.id!r} (already used by sources[{first_index}] in {first_file})",
             )
         seen.setdefault(source.id, index)
 

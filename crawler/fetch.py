@@ -72,8 +72,10 @@ class TransportError(FetchError):
 
     kind = "transport"
 
-    def __init__(self, url: str, message: str, *, retryable: bool):
+    def __init__(self, url: str, message: str, *, retryable: bool, reached: bool = True):
         super().__init__(url, message)
+        #: False when no connection was made (unknown name, refused): the host saw nothing of us
+        self.reached = reached
         self._retryable = retryable
 
     @property
@@ -279,10 +281,15 @@ class Fetcher:
         if wait > 0:
             await asyncio.sleep(wait)
         async with self._global:
+            reached = True
             try:
                 return await self._once(url, headers, verify, allow_private)
-            finally:
-                self._host_last[host] = time.monotonic()
+            except TransportError as exc:
+                reached = exc.reached
+                raise
+            finally:  # the pause protects a server from us; a connection never made asked nothing of it
+                if reached:
+                    self._host_last[host] = time.monotonic()
 
     async def _once(self, url: str, headers: dict[str, str], verify: bool, allow_private: bool) -> Response:
         started = time.monotonic()
@@ -317,7 +324,7 @@ class Fetcher:
         except httpx.ConnectError as exc:
             text = str(exc)
             if text.startswith("address refused"):  # crawler.addresses: not retried, it will not change
-                raise TransportError(url, text, retryable=False) from None
+                raise TransportError(url, text, retryable=False, reached=False) from None
             if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
                 raise TransportError(
                     url, f"TLS error: {text} (set 'verify_tls: false' for this source)", retryable=False
@@ -325,7 +332,9 @@ class Fetcher:
             # a refused connection or an unknown name will not be different in a second: fail fast (a
             # source that is down is tried again at its next run, with the back-off)
             final = any(marker in text for marker in _FINAL_CONNECT_ERRORS)
-            raise TransportError(url, f"connection failed: {text or type(exc).__name__}", retryable=not final) from None
+            raise TransportError(
+                url, f"connection failed: {text or type(exc).__name__}", retryable=not final, reached=False
+            ) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             raise TransportError(url, f"connection broken: {exc or type(exc).__name__}", retryable=True) from None
         except httpx.InvalidURL as exc:

@@ -164,7 +164,7 @@ def campaign_items(
             f"{html.escape(names.get(campaign.first_source_id, campaign.first_source_id))},"
             f"{_beijing(campaign.first_seen_at):%Y-%m-%d %H:%M}(北京时间):"
             f'<a href="{html.escape(link)}">{html.escape(first.title if first else link)}</a></p>'
-            f"<blockquote>{_mark(html.escape(campaign.first_context), [campaign.name])}</blockquote>"
+            f"<blockquote>{mark_names(html.escape(campaign.first_context), [campaign.name])}</blockquote>"
             f"<p>已有 {articles} 篇文章提到。</p>"
         )
         items.append(
@@ -199,7 +199,7 @@ def emerging_items(
             continue
         spread = "".join(
             f"<li>{html.escape(names.get(s.source_id, s.source_id))}:{_beijing(s.first_seen_at):%Y-%m-%d %H:%M}"
-            f"<blockquote>{_mark(html.escape(s.context), [campaign.name])}</blockquote></li>"
+            f"<blockquote>{mark_names(html.escape(s.context), [campaign.name])}</blockquote></li>"
             for s, _ in row.sources
         )
         body = (
@@ -239,12 +239,14 @@ def _categories(
     return tuple(dict.fromkeys([c.name for c, _ in found] + tags))
 
 
-def _mark(escaped_text: str, names: list[str]) -> str:
-    """Campaign names in <mark>, and in <strong> too: sanitising readers drop <mark> but keep bold."""
+def mark_names(escaped_text: str, names: list[str], *, bold: bool = True) -> str:
+    """Campaign names in <mark> (longest first), and in <strong> too unless ``bold`` is off: sanitising
+    feed readers drop <mark> but keep bold; web pages style <mark> themselves."""
     if not names:
         return escaped_text
     pattern = re.compile("|".join(re.escape(html.escape(n)) for n in sorted(names, key=len, reverse=True)))
-    return pattern.sub(lambda m: f"<mark><strong>{m.group(0)}</strong></mark>", escaped_text)
+    wrap = "<mark><strong>{}</strong></mark>" if bold else "<mark>{}</mark>"
+    return pattern.sub(lambda m: wrap.format(m.group(0)), escaped_text)
 
 
 def _article_html(
@@ -262,11 +264,11 @@ def _article_html(
     parts = [f"<p><small>{' · '.join(m for m in meta if m)}</small></p>"]
     campaign_names = [c.name for c, _ in found]
     if fulltext:
-        parts += [f"<p>{_mark(html.escape(line), campaign_names)}</p>" for line in version.body_text.split("\n")]
+        parts += [f"<p>{mark_names(html.escape(line), campaign_names)}</p>" for line in version.body_text.split("\n")]
     else:
         summary = version.body_text.replace("\n", " ")
         summary = summary[:SUMMARY_CHARS] + ("…" if len(summary) > SUMMARY_CHARS else "")
-        parts.append(f"<p>{_mark(html.escape(summary), campaign_names)}</p>")
+        parts.append(f"<p>{mark_names(html.escape(summary), campaign_names)}</p>")
     if found:
         labels = []
         for campaign, _ in found:

@@ -7,8 +7,8 @@ disagree. Links are relative: nothing on a page depends on the Host header a cli
 
 from __future__ import annotations
 
+import asyncio
 import html
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from starlette.routing import Route
 from feeds.catalog import SourceCatalog, catalog, tags
 from feeds.diff import diff_html, diff_sides
 from feeds.filters import FilterError, Filters, parse_filters
+from feeds.items import mark_names
 from feeds.web.charts import sparkline, spread_timeline, weekly_bars
 from storage import Store
 from storage.clock import BEIJING, utcnow
@@ -95,14 +96,7 @@ def _campaign_page(name: str) -> str:
 
 def marked_paragraphs(text: str, names: list[str]) -> list[Markup]:
     """The text's paragraphs, escaped, with each campaign name in <mark>."""
-    pattern = re.compile("|".join(re.escape(html.escape(n)) for n in sorted(names, key=len, reverse=True)))
-    out = []
-    for line in text.split("\n"):
-        escaped = html.escape(line)
-        if names:
-            escaped = pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped)
-        out.append(Markup(escaped))
-    return out
+    return [Markup(mark_names(html.escape(line), names, bold=False)) for line in text.split("\n")]
 
 
 @dataclass(frozen=True)
@@ -389,8 +383,6 @@ class WebView:
 
 
 async def _respond(build: Callable[..., Page], args: list[Any], request: Request, as_json: bool) -> Response:
-    import asyncio
-
     params = dict(request.query_params)
     try:
         result = await asyncio.to_thread(build, *args, params)

@@ -97,7 +97,7 @@ def test_the_shipped_sources_file_is_valid() -> None:
             "adapter: trz",
             "sources.yaml:4: sources[0].adapter: unknown adapter 'trz' (built in: feed, generic, hanweb, trs;",
         ),
-        ("id: xz-jcy", "id: spp", "sources.yaml:8: sources[1].id: duplicate id 'spp' (already used by sources[0])"),
+        ("id: xz-jcy", "id: spp", "sources.yaml:8: sources[1].id: duplicate id 'spp' (already used by sources[0] in sources.yaml)"),
         (
             "id: spp",
             "id: SPP!",

@@ -157,3 +157,21 @@ def test_one_request_at_a_time_per_host_with_a_minimum_delay(portal) -> None:
     run(main())
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert len(starts) == 3 and min(gaps) >= 0.19
+
+
+def test_a_connection_never_made_does_not_hold_the_next_request_to_that_host() -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the block ends: connections are refused
+
+    async def main() -> float:
+        async with Fetcher(min_delay=5.0, retries=0, timeout=5) as f:
+            started = time.monotonic()
+            for _ in range(2):
+                with pytest.raises(TransportError, match="connection failed"):
+                    await f.get(f"http://127.0.0.1:{port}/x", obey_robots=False, allow_private=True)
+            return time.monotonic() - started
+
+    assert run(main()) < 2.0  # not the 5 s politeness pause: the host never saw the first attempt
