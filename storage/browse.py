@@ -96,6 +96,17 @@ class BrowseQueries(Repository):
         rows = rows[:limit]
         return ArticlePage(rows, rows[-1].id if more and rows else None)
 
+    def latest_articles(
+        self,
+        limit: int = 50,
+        *,
+        source_ids: Sequence[str] | None = None,
+        query: str | None = None,
+        campaign: str | None = None,
+    ) -> list[Article]:
+        """Newest articles first (by publication date), optionally for some sources or one campaign."""
+        return self.search_articles(limit=limit, source_ids=source_ids, query=query, campaign=campaign).articles
+
     def has_campaign(self, name: str) -> bool:
         with Session(self.read_engine) as session:
             return session.exec(select(Campaign.id).where(Campaign.name == name)).first() is not None

@@ -16,8 +16,6 @@ from storage.models import (
     Article,
     ArticleStatus,
     ArticleVersion,
-    Campaign,
-    CampaignMention,
     Event,
     EventKind,
     Republication,
@@ -49,34 +47,6 @@ class HistoryQueries(Repository):
                 .order_by(col(ArticleVersion.version))
             ).all()
             return ArticleWithVersions(article, list(versions))
-
-    def latest_articles(
-        self,
-        limit: int = 50,
-        *,
-        source_ids: Sequence[str] | None = None,
-        query: str | None = None,
-        campaign: str | None = None,
-        include_removed: bool = True,
-    ) -> list[Article]:
-        """Newest articles first (by publication date), optionally for some sources or one campaign."""
-        statement = select(Article).where(col(Article.original_id).is_(None))
-        if source_ids is not None:
-            statement = statement.where(col(Article.source_id).in_(list(source_ids)))
-        if campaign:
-            mentioning = (
-                select(CampaignMention.article_id)
-                .join(Campaign, col(Campaign.id) == CampaignMention.campaign_id)
-                .where(Campaign.name == campaign)
-            )
-            statement = statement.where(col(Article.id).in_(mentioning))
-        if not include_removed:
-            statement = statement.where(Article.status == ArticleStatus.live)
-        if query:
-            statement = statement.where(col(Article.title).contains(query, autoescape=True))
-        statement = statement.order_by(col(Article.published_at).desc(), col(Article.id).desc()).limit(limit)
-        with Session(self.read_engine, expire_on_commit=False) as session:
-            return list(session.exec(statement).all())
 
     def current_versions(self, article_ids: Sequence[int]) -> dict[int, ArticleVersion]:
         """The live version of each article, in one query."""
