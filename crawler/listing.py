@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -62,6 +62,15 @@ def same_site(url: str, other: str) -> bool:
         return a.netloc == b.netloc  # local mirrors tell sites apart by port
     key_a, key_b = site_key(a.netloc), site_key(b.netloc)
     return key_a == key_b or key_a.endswith("." + key_b) or key_b.endswith("." + key_a)
+
+
+def on_source_sites(link: str, list_url: str, homepage: str | None, hosts: Sequence[str]) -> bool:
+    """A link on the list page's site, the homepage's, or a host the source names (or a subdomain of
+    it): the only pages a crawl of that source follows, whatever its adapter found."""
+    if same_site(link, list_url) or (homepage and same_site(link, homepage)):
+        return True
+    host = (urlsplit(link).hostname or "").lower()
+    return any(host == h.lower() or host.endswith("." + h.lower()) for h in hosts)
 
 
 ROW_CHARS = 300  # a row holding one link and its date is short; longer text is a whole list

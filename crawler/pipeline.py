@@ -24,7 +24,7 @@ from crawler.campaigns.extract import CampaignExtractor
 from crawler.config import Source
 from crawler.extract import ExtractedArticle, ExtractionError
 from crawler.fetch import Blocked, Conditional, Fetcher, FetchError, Response
-from crawler.listing import ListedLink, same_site
+from crawler.listing import ListedLink, on_source_sites, same_site
 from storage import BackoffPolicy, Store
 from storage.clock import utcnow
 
@@ -261,13 +261,6 @@ class Crawl:
                 status=response.status,
             )
 
-    def _on_source_hosts(self, link: str, list_url: str) -> bool:
-        """A link on the list page's site, the homepage's, or a host the source names in ``hosts``."""
-        if same_site(link, list_url) or (self.source.homepage and same_site(link, self.source.homepage)):
-            return True
-        host = (urlsplit(link).hostname or "").lower()
-        return any(host == h.lower() or host.endswith("." + h.lower()) for h in self.source.hosts)
-
     def _fetched(self, url: str, status: int | None, size: int, elapsed: float, outcome: str) -> None:
         self.on_fetch(FetchLog(self.source.id, url, status, size, elapsed, outcome))
 
@@ -321,7 +314,7 @@ class Crawl:
                 report.list_pages -= 1
                 continue
             for link in page.links:
-                if self._on_source_hosts(link.url, url):  # whatever the adapter, never another site's pages
+                if on_source_sites(link.url, url, self.source.homepage, self.source.hosts):  # never another site's
                     links.setdefault(link.url, link)
             if url in first_pages and not self.dry_run:
                 current = [link.url for link in page.links]

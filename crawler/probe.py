@@ -11,13 +11,12 @@ import time
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
 from crawler.adapters import Adapter
 from crawler.config import Source
 from crawler.extract import ExtractionError
 from crawler.fetch import Blocked, Fetcher, FetchError, RobotsDisallowed, TransportError
-from crawler.listing import same_site
+from crawler.listing import on_source_sites
 
 
 class Verdict(StrEnum):
@@ -78,8 +77,7 @@ async def probe(source: Source, adapter: Adapter, fetcher: Fetcher) -> Probe:
         return done(Verdict.unreachable, f"{list_url}: HTTP {response.status}")
     text = response.decode(source.encoding).text
     page = await asyncio.to_thread(adapter.parse_list, text, response.url)
-    hosts = {h.lower() for h in source.hosts}
-    links = [link for link in page.links if same_site(link.url, response.url) or _host(link.url) in hosts]
+    links = [link for link in page.links if on_source_sites(link.url, response.url, source.homepage, source.hosts)]
     if not links:
         return done(Verdict.no_links, f"no article links recognised on {response.url}")
     article_url = links[0].url
@@ -106,6 +104,3 @@ async def probe(source: Source, adapter: Adapter, fetcher: Fetcher) -> Probe:
         return done(Verdict.extraction_empty, f"{article_url}: {missing}", **fields)
     return done(Verdict.ok, **fields)
 
-
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
