@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, tuple_
 from sqlmodel import Session, col, select
 
-from storage.base import Repository
+from storage.campaigns import CampaignRepository
 from storage.clock import BEIJING
+from storage.history import HistoryQueries
 from storage.models import (
     Article,
     ArticleVersion,
@@ -54,7 +55,7 @@ class CampaignTimeline:
     weeks: list[tuple[datetime, int]]  # (Monday 00:00 Beijing, articles mentioning it that week)
 
 
-class BrowseQueries(Repository):
+class BrowseQueries(HistoryQueries, CampaignRepository):
     """Read-only queries behind the web view."""
 
     def search_articles(
@@ -147,23 +148,9 @@ class BrowseQueries(Repository):
             article = session.get(Article, article_id)
             if article is None:
                 return None
-            versions = list(
-                session.exec(
-                    select(ArticleVersion)
-                    .where(ArticleVersion.article_id == article_id)
-                    .order_by(col(ArticleVersion.version))
-                ).all()
-            )
             events = list(
                 session.exec(
                     select(Event).where(Event.article_id == article_id).order_by(col(Event.at), col(Event.id))
-                ).all()
-            )
-            republished = list(
-                session.exec(
-                    select(Republication)
-                    .where(Republication.article_id == article_id)
-                    .order_by(col(Republication.first_seen))
                 ).all()
             )
             original = session.get(Article, article.original_id) if article.original_id else None
@@ -174,7 +161,9 @@ class BrowseQueries(Repository):
                 .where(CampaignMention.article_id == article_id)
             ).all():
                 mentions.setdefault(mention.version_id, []).append((campaign, mention))
-        return ArticleHistory(article, versions, events, republished, original, mentions)
+        return ArticleHistory(
+            article, self.versions(article_id), events, self.republications(article_id), original, mentions
+        )
 
     def campaign_page(self, *, limit: int = 100, after: int | None = None) -> list[tuple[Campaign, int]]:
         """Campaigns newest first with their mentioning-article counts, counted for this page only."""
@@ -199,23 +188,14 @@ class BrowseQueries(Repository):
 
     def campaign_timeline(self, name: str) -> CampaignTimeline | None:
         """A campaign's first mention in each source, and articles mentioning it per week."""
-        with Session(self.read_engine, expire_on_commit=False) as session:
-            campaign = session.exec(select(Campaign).where(Campaign.name == name)).first()
-            if campaign is None:
-                return None
-            sources: list[tuple[CampaignSource, Article | None]] = [
-                (row, article)
-                for row, article in session.exec(
-                    select(CampaignSource, Article)
-                    .join(Article, col(Article.id) == CampaignSource.article_id, isouter=True)
-                    .where(CampaignSource.campaign_id == campaign.id)
-                    .order_by(col(CampaignSource.first_seen_at), col(CampaignSource.source_id))
-                ).all()
-            ]
+        spread = self.campaign_spread(name)
+        if spread is None:
+            return None
+        with Session(self.read_engine) as session:
             # one row per mentioning article (its earliest mention): a re-fetched version is not news
             seen = session.exec(
                 select(CampaignMention.article_id, func.min(CampaignMention.seen_at))
-                .where(CampaignMention.campaign_id == campaign.id)
+                .where(CampaignMention.campaign_id == spread.campaign.id)
                 .group_by(col(CampaignMention.article_id))
             ).all()
         weeks: Counter[datetime] = Counter()
@@ -223,4 +203,4 @@ class BrowseQueries(Repository):
             local = at.astimezone(BEIJING)
             monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
             weeks[monday] += 1
-        return CampaignTimeline(campaign, len(seen), sources, sorted(weeks.items()))
+        return CampaignTimeline(spread.campaign, len(seen), spread.sources, sorted(weeks.items()))

@@ -157,4 +157,10 @@ class HistoryQueries(Repository):
 
     def republications(self, article_id: int) -> list[Republication]:
         with Session(self.read_engine, expire_on_commit=False) as session:
-            return list(session.exec(select(Republication).where(Republication.article_id == article_id)).all())
+            return list(
+                session.exec(
+                    select(Republication)
+                    .where(Republication.article_id == article_id)
+                    .order_by(col(Republication.first_seen), col(Republication.id))
+                ).all()
+            )

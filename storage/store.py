@@ -19,7 +19,6 @@ from sqlmodel import Session, select
 from storage.articles import ArticleRepository
 from storage.browse import BrowseQueries
 from storage.db import READ_ONLY
-from storage.history import HistoryQueries
 from storage.models import Article, ArticleVersion, Event, Republication
 from storage.sources import SourceRepository
 
@@ -27,7 +26,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Store(ArticleRepository, HistoryQueries, BrowseQueries, SourceRepository):
+class Store(ArticleRepository, BrowseQueries, SourceRepository):
     """Repository over one database engine."""
 
     def __init__(self, engine: Engine):
