@@ -414,7 +414,7 @@ class Crawl:
             return result
         text = f"{article.title}\n{article.body_text}"
         mentions = await _off_loop(_EXTRACTORS, self.campaigns.extract, text) if self.campaigns else ()
-        stored = await self.store.run(self.store.record, self.source.id, article, mentions=mentions)
+        stored = await self.store.submit(self.source.id, article, mentions=mentions)
         await self._save_validators(link.url, response)  # after the version they vouch for
         result.outcome = ArticleOutcome(stored.kind)
         result.duplicate_of, result.version_id, result.article_id = (

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
@@ -30,10 +30,7 @@ from storage.models import (
 from storage.retry import in_retried_transaction
 from storage.sanitize import ensure_sanitized
 from storage.significance import classify
-from storage.similarity import NEAR_DUPLICATE, band_keys, from_bytes, signature, similarity, to_bytes
-
-if TYPE_CHECKING:
-    from datasketch import LeanMinHash
+from storage.similarity import NEAR_DUPLICATE, Signature, band_keys, from_bytes, signature, similarity, to_bytes
 
 MIN_SHARED_BANDS = 2
 MAX_CANDIDATES = 20
@@ -313,7 +310,7 @@ class ArticleRepository(CampaignRepository):
         return Outcome(OutcomeKind.new, page.url, article.id, 1, version.id)
 
     @staticmethod
-    def _nearest(session: Session, sig: LeanMinHash) -> tuple[Article | None, float]:
+    def _nearest(session: Session, sig: Signature) -> tuple[Article | None, float]:
         """The most similar known article above the near-duplicate threshold."""
         # A true near-duplicate (J >= 0.8) shares ~6.5 of 16 bands; demanding two keeps ~99 % of them
         # and drops most chance matches, each of which would cost a signature comparison.

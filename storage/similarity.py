@@ -1,7 +1,13 @@
-"""Near-duplicate detection: MinHash signatures (datasketch) with LSH bands kept in the database.
+"""Near-duplicate detection: MinHash signatures with LSH bands kept in the database.
 
 Bands live in an indexed table, so finding candidates for a new article is one indexed query
 however large the archive grows, and nothing has to be rebuilt in memory at start-up.
+
+The signature is datasketch's "affine32" MinHash (seed 1, 64 permutations, crc32 of each 5-character
+shingle), computed here with numpy in one pass: the values, the bands and the stored bytes are the
+ones datasketch produced, so archives written before keep matching (tests/storage/test_similarity.py
+holds values datasketch computed), without importing datasketch and scipy (half a second) or
+building a MinHash object per article.
 """
 
 from __future__ import annotations
@@ -9,59 +15,114 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import struct
 import zlib
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # datasketch pulls in scipy (half a second): imported on first use, not at start-up
-    from datasketch import LeanMinHash
+import numpy as np
+import numpy.typing as npt
 
-__all__ = ["NEAR_DUPLICATE", "band_keys", "from_bytes", "signature", "similarity", "to_bytes"]
+__all__ = ["NEAR_DUPLICATE", "Signature", "band_keys", "from_bytes", "signature", "similarity", "to_bytes"]
 
 NUM_PERM = 64
+SEED = 1
 BANDS, ROWS = 16, 4  # candidate threshold ~ (1/16) ** (1/4) = 0.5 Jaccard
 SHINGLE = 5
 NEAR_DUPLICATE = 0.8  # estimated Jaccard similarity of shingles from which two texts are one article
 _SPACE = re.compile(r"\s+")
+# datasketch's LeanMinHash layout, native alignment: seed, -number of values (the affine format's
+# mark), scheme code 1, the values
+_LAYOUT = struct.Struct(f"@qiB{NUM_PERM}I")
+_AFFINE32 = 1
+
+Signature = npt.NDArray[np.uint32]  # NUM_PERM minimum permuted hash values
 
 
 @functools.cache
-def _permutations() -> Any:
-    from datasketch import MinHash
+def _permutations() -> tuple[Signature, Signature]:
+    """datasketch's affine32 parameters for this seed (odd multipliers: each map is a bijection), as
+    columns: the permuted values are laid out one row per permutation, so that the minimum of each
+    is taken over contiguous memory (ten times faster than over a column of shingles)."""
+    generator = np.random.RandomState(SEED)
+    a = generator.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = generator.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a[:, None], b[:, None]
 
-    return MinHash(num_perm=NUM_PERM, seed=1).permutations  # generated once, not per document
+
+def _fmix32(values: Signature) -> Signature:
+    """MurmurHash3's finaliser: spreads crc32's structured output before the affine maps."""
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    return values ^ (values >> np.uint32(16))
 
 
-def signature(text: str) -> LeanMinHash:
-    """MinHash of the text's character 5-shingles (whitespace ignored)."""
+@functools.cache
+def _crc_tables(length: int) -> tuple[np.uint32, npt.NDArray[np.uint32]]:
+    """crc32 is affine over GF(2): for messages of ``length`` bytes, crc32(m) is crc32 of ``length``
+    zero bytes XOR, for each position j, table[j][m[j]]. The tables turn the crc32 of every shingle of
+    a text into a few array operations (the same values as zlib.crc32, one call per shingle)."""
+    zero = zlib.crc32(bytes(length))
+    table = np.empty((length, 256), dtype=np.uint32)
+    message = bytearray(length)
+    for position in range(length):
+        for byte in range(256):
+            message[position] = byte
+            table[position, byte] = zlib.crc32(message) ^ zero
+        message[position] = 0
+    return np.uint32(zero), table
+
+
+def shingle_hashes(text: str) -> Signature:
+    """crc32 of the UTF-8 bytes of every 5-character shingle of ``text`` (whitespace removed)."""
     compact = _SPACE.sub("", text)
-    shingles = {compact[i : i + SHINGLE].encode("utf-8") for i in range(max(1, len(compact) - SHINGLE + 1))}
-    # crc32 is stable across processes (unlike hash()) and far cheaper than datasketch's sha1 default.
-    from datasketch import LeanMinHash, MinHash
+    data = compact.encode("utf-8")
+    if len(compact) <= SHINGLE:
+        return np.array([zlib.crc32(data)], dtype=np.uint32)
+    points = np.frombuffer(compact.encode("utf-32-le"), dtype=np.uint32)
+    widths = 1 + (points >= 0x80).astype(np.int64) + (points >= 0x800) + (points >= 0x10000)  # UTF-8 bytes
+    offsets = np.zeros(len(points) + 1, dtype=np.int64)
+    np.cumsum(widths, out=offsets[1:])
+    starts = offsets[:-SHINGLE]
+    lengths = offsets[SHINGLE:] - starts
+    raw = np.frombuffer(data, dtype=np.uint8)
+    parts = []
+    for length in np.unique(lengths).tolist():  # shingles of one byte length at a time
+        zero, table = _crc_tables(length)
+        windows = raw[starts[lengths == length][:, None] + np.arange(length)]
+        parts.append(np.bitwise_xor.reduce(table[np.arange(length), windows], axis=1) ^ zero)
+    hashes: Signature = np.concatenate(parts)
+    return hashes
 
-    minhash = MinHash(num_perm=NUM_PERM, seed=1, hashfunc=zlib.crc32, permutations=_permutations(), scheme="affine32")
-    minhash.update_batch(list(shingles))
-    return LeanMinHash(minhash)
+
+def signature(text: str) -> Signature:
+    """MinHash of the text's character 5-shingles (whitespace ignored)."""
+    a, b = _permutations()
+    permuted = np.multiply(a, _fmix32(shingle_hashes(text)))  # uint32 arithmetic wraps modulo 2**32, as meant
+    np.add(permuted, b, out=permuted)
+    minimum: Signature = permuted.min(axis=1)
+    return minimum
 
 
-def band_keys(sig: LeanMinHash) -> list[str]:
-    values = sig.hashvalues
+def band_keys(sig: Signature) -> list[str]:
+    raw = sig.astype("=u4", copy=False).tobytes()
+    width = ROWS * 4
     return [
-        f"{band:02d}" + hashlib.sha1(values[band * ROWS : (band + 1) * ROWS].tobytes()).hexdigest()[:14]
-        for band in range(BANDS)
+        f"{band:02d}" + hashlib.sha1(raw[band * width : (band + 1) * width]).hexdigest()[:14] for band in range(BANDS)
     ]
 
 
-def to_bytes(sig: LeanMinHash) -> bytes:
-    buffer = bytearray(sig.bytesize())
-    sig.serialize(buffer)
-    return bytes(buffer)
+def to_bytes(sig: Signature) -> bytes:
+    return _LAYOUT.pack(SEED, -NUM_PERM, _AFFINE32, *sig.tolist())
 
 
-def from_bytes(data: bytes) -> LeanMinHash:
-    from datasketch import LeanMinHash
+def from_bytes(data: bytes) -> Signature:
+    seed, negated, scheme, *values = _LAYOUT.unpack(data)
+    if (seed, -negated, scheme) != (SEED, NUM_PERM, _AFFINE32):
+        raise ValueError(f"not a procwatch signature (seed {seed}, {-negated} values, scheme {scheme})")
+    return np.array(values, dtype=np.uint32)
 
-    return LeanMinHash.deserialize(data)
 
-
-def similarity(a: LeanMinHash, b: LeanMinHash) -> float:
-    return float(a.jaccard(b))
+def similarity(a: Signature, b: Signature) -> float:
+    """Estimated Jaccard similarity: the share of permutations whose minimum agrees."""
+    return float(np.count_nonzero(a == b)) / NUM_PERM

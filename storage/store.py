@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
@@ -16,17 +16,21 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from storage.articles import ArticleRepository
+from storage.articles import Extracted, Outcome
 from storage.browse import BrowseQueries
+from storage.campaigns import FoundMention
 from storage.db import READ_ONLY
+from storage.ingest import BatchRecording, Recording
 from storage.models import Article, ArticleVersion, Event, Republication
 from storage.sources import SourceRepository
+
+BATCH = 200  # pages per transaction at most: long enough to share the commit, short for readers
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Store(ArticleRepository, BrowseQueries, SourceRepository):
+class Store(BatchRecording, BrowseQueries, SourceRepository):
     """Repository over one database engine."""
 
     def __init__(self, engine: Engine):
@@ -37,11 +41,38 @@ class Store(ArticleRepository, BrowseQueries, SourceRepository):
         # SQLite has one writer at a time: threads queueing on its lock only add contention.
         workers = 1 if engine.dialect.name == "sqlite" else 4
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="store")
+        self._waiting: list[tuple[Recording, asyncio.Future[Outcome]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def run(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Call a (blocking) store method from async code, on the store's own threads."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(method, *args, **kwargs))
+
+    async def submit(self, source_id: str, page: Extracted, *, mentions: Sequence[FoundMention] = ()) -> Outcome:
+        """Record a fetched page from async code (group commit): the page is written with the others
+        submitted while the previous batch was being written, in one transaction, and this returns
+        once that transaction has committed. An idle store writes a page at once."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._waiting.append((Recording(source_id, page, mentions), future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting())
+        return await future
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
+            try:
+                outcomes = await self.run(self.record_many, [recording for recording, _ in batch])
+            except Exception as exc:  # the batch failed as a whole: every page in it reports the error
+                outcomes = [exc] * len(batch)
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if future.done():  # its caller was cancelled; the page is stored all the same
+                    continue
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
