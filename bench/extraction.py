@@ -93,8 +93,15 @@ def run(quick: bool = False) -> list[Row]:
     ours = results.get("procwatch")
     if ours:
         for figure, target in TARGETS.items():
-            rows.append(Row("extraction", f"procwatch {figure}", f"{ours[figure]:.2f}", f">= {target}",
-                            verdict(ours[figure], target)))
+            rows.append(
+                Row(
+                    "extraction",
+                    f"procwatch {figure}",
+                    f"{ours[figure]:.2f}",
+                    f">= {target}",
+                    verdict(ours[figure], target),
+                )
+            )
     for peer in ("trafilatura", "gne"):
         if ours and peer in results:
             ratio = ours["pages/s"] / results[peer]["pages/s"]

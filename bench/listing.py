@@ -26,7 +26,12 @@ def run(quick: bool = False) -> list[Row]:
         seconds = time.perf_counter() - started
         shape = "in one <div>" if flat else "one per <li>"
         rows.append(
-            Row("listing", f"{len(links):,} links {shape}", f"{seconds:.2f} s", f"<= {TARGET_S:.0f} s",
-                verdict(seconds, TARGET_S, higher_is_better=False))
+            Row(
+                "listing",
+                f"{len(links):,} links {shape}",
+                f"{seconds:.2f} s",
+                f"<= {TARGET_S:.0f} s",
+                verdict(seconds, TARGET_S, higher_is_better=False),
+            )
         )
     return rows

@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -36,6 +36,7 @@ from storage.sanitize import sanitize_html
 
 INGEST_TARGET = 2000.0
 FEED_TARGET_MS = 20.0
+FEEDS = ("all", "changes", "campaigns")
 CONFIG = parse_config(
     "sources:\n"
     + "".join(
@@ -236,18 +237,76 @@ def build_archive(path: Path, versions: int) -> None:
     connection.close()
 
 
-def feed_timing(path: Path, runs: int) -> tuple[float, float, int]:
+CAMPAIGNS = 40
+EVERY = 25
+
+
+def add_campaigns(path: Path) -> tuple[str, int]:
+    """Campaign rows, mentions and per-source first mentions by bulk SQL; returns a campaign name and an
+    edited article's id, for the pages that need one."""
+    connection = sqlite3.connect(path)
+    fmt = "%Y-%m-%d %H:%M:%S.%f"
+    names = [f"专项行动{i:02d}" for i in range(CAMPAIGNS)]
+    first: dict[int, tuple[int, str, str]] = {}
+    mentions, per_source = [], {}
+    rows = connection.execute(
+        "SELECT v.id, v.article_id, a.source_id, v.published_at FROM article_version v "
+        f"JOIN article a ON a.id = v.article_id WHERE v.version = 1 AND v.article_id % {EVERY} = 0 ORDER BY v.id"
+    ).fetchall()
+    for version_id, article_id, source_id, published in rows:
+        campaign = (article_id // EVERY) % CAMPAIGNS + 1
+        first.setdefault(campaign, (article_id, source_id, published))
+        per_source.setdefault((campaign, source_id), (published, article_id))
+        context = f"……开展{names[campaign - 1]}……"
+        mentions.append((campaign, version_id, article_id, source_id, 1, context, published))
+    connection.executemany(
+        "INSERT INTO campaign (id, name, kind, first_seen_at, first_article_id, first_source_id, first_context) "
+        "VALUES (?, ?, 'campaign', ?, ?, ?, ?)",
+        [(c, names[c - 1], first[c][2], first[c][0], first[c][1], names[c - 1]) for c in sorted(first)],
+    )
+    connection.executemany(
+        "INSERT INTO campaign_mention (campaign_id, version_id, article_id, source_id, count, context, seen_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        mentions,
+    )
+    connection.executemany(
+        "INSERT INTO campaign_source (campaign_id, source_id, first_seen_at, article_id, context) VALUES (?,?,?,?,'')",
+        [(c, s, at, a) for (c, s), (at, a) in per_source.items()],
+    )
+    now = datetime.now(UTC).replace(tzinfo=None)
+    connection.executemany(
+        "INSERT INTO source_state (source_id, last_checked, last_success, consecutive_failures, last_error) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [
+            (s.id, now.strftime(fmt), (now - timedelta(hours=i % 3)).strftime(fmt), i % 7 == 0, None)
+            for i, s in enumerate(CONFIG.sources)
+        ],
+    )
+    edited = connection.execute(
+        "SELECT article_id FROM article_version WHERE version = 2 LIMIT 1 OFFSET 500"
+    ).fetchone()
+    connection.commit()
+    connection.execute("ANALYZE")
+    connection.close()
+    return names[0], edited[0]
+
+
+def feed_timing(path: Path, runs: int) -> tuple[dict[str, float], float, int]:
+    """Median milliseconds to build and render each feed (RSS, 50 items), from a warm server's state."""
     store = Store(make_engine(str(path)))
-    spec = next(s for s in catalog(CONFIG) if s.path == "all")
-    query = FeedQuery()
-    items_for(store, CONFIG, spec, query)  # warm the caches, as a running server would be
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        render_feed(spec, items_for(store, CONFIG, spec, query), "rss", "http://127.0.0.1:8080")
-        timings.append((time.perf_counter() - started) * 1000)
+    medians = {}
+    for feed in FEEDS:
+        spec = next(s for s in catalog(CONFIG) if s.path == feed)
+        query = FeedQuery()
+        items_for(store, CONFIG, spec, query)  # warm the caches, as a running server would be
+        timings = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            render_feed(spec, items_for(store, CONFIG, spec, query), "rss", "http://127.0.0.1:8080")
+            timings.append((time.perf_counter() - started) * 1000)
+        medians[feed] = statistics.median(timings)
     with store.engine.connect() as connection:
-        count = connection.exec_driver_sql("SELECT count(*) FROM article_version").scalar()
+        count = connection.exec_driver_sql("SELECT count(*) FROM article_version").scalar() or 0
         floor = []
         for _ in range(runs):
             started = time.perf_counter()
@@ -257,7 +316,7 @@ def feed_timing(path: Path, runs: int) -> tuple[float, float, int]:
             ).all()
             floor.append((time.perf_counter() - started) * 1000)
     store.engine.dispose()
-    return statistics.median(timings), statistics.median(floor), count
+    return medians, statistics.median(floor), count
 
 
 def _ingest_rows(backend: str, url: str | None, count: int) -> list[Row]:
@@ -298,23 +357,27 @@ def run(quick: bool = False) -> list[Row]:
         versions = 100_000 if quick else 1_000_000
         started = time.perf_counter()
         build_archive(directory / "archive.sqlite3", versions)
+        add_campaigns(directory / "archive.sqlite3")
         built = time.perf_counter() - started
-        median_ms, floor_ms, count = feed_timing(directory / "archive.sqlite3", 10 if quick else 50)
+        medians, floor_ms, count = feed_timing(directory / "archive.sqlite3", 10 if quick else 50)
     return [
         *rows,
         Row("storage", "bytes per stored version (SQLite, with indexes and signatures)", f"{per_version:.0f} B"),
-        Row(
-            "feeds",
-            f"`all` feed (RSS, 50 items) at {count:,} versions, median",
-            f"{median_ms:.1f} ms",
-            f"<= {FEED_TARGET_MS:.0f} ms",
-            verdict(median_ms, FEED_TARGET_MS, higher_is_better=False),
+        *(
+            Row(
+                "feeds",
+                f"`{feed}` feed (RSS, 50 items) at {count:,} versions, median",
+                f"{ms:.1f} ms",
+                f"<= {FEED_TARGET_MS:.0f} ms",
+                verdict(ms, FEED_TARGET_MS, higher_is_better=False),
+            )
+            for feed, ms in medians.items()
         ),
         Row(
             "feeds",
             "the bare SQL for the newest 50 articles (floor), median",
             f"{floor_ms:.2f} ms",
             "",
-            f"feed = {median_ms / max(floor_ms, 1e-6):.0f}x the floor; archive built in {built:.0f} s",
+            f"`all` = {medians['all'] / max(floor_ms, 1e-6):.0f}x the floor; archive built in {built:.0f} s",
         ),
     ]

@@ -8,74 +8,20 @@ parsing): what is timed is routing, the queries and the template, i.e. the serve
 
 from __future__ import annotations
 
-import sqlite3
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote, unquote
 
 from starlette.testclient import TestClient
 
 from bench.common import Row, verdict
-from bench.storage import CONFIG, build_archive
+from bench.storage import CONFIG, add_campaigns, build_archive
 from feeds.server import create_app
 from storage import Store, make_engine
 
 PAGE_TARGET_MS = 50.0
-CAMPAIGNS = 40
-EVERY = 25
-
-
-def add_campaigns(path: Path) -> tuple[str, int]:
-    """Campaign rows, mentions and per-source first mentions by bulk SQL; returns a campaign name and an
-    edited article's id, for the pages that need one."""
-    connection = sqlite3.connect(path)
-    fmt = "%Y-%m-%d %H:%M:%S.%f"
-    names = [f"专项行动{i:02d}" for i in range(CAMPAIGNS)]
-    first: dict[int, tuple[int, str, str]] = {}
-    mentions, per_source = [], {}
-    rows = connection.execute(
-        "SELECT v.id, v.article_id, a.source_id, v.published_at FROM article_version v "
-        f"JOIN article a ON a.id = v.article_id WHERE v.version = 1 AND v.article_id % {EVERY} = 0 ORDER BY v.id"
-    ).fetchall()
-    for version_id, article_id, source_id, published in rows:
-        campaign = (article_id // EVERY) % CAMPAIGNS + 1
-        first.setdefault(campaign, (article_id, source_id, published))
-        per_source.setdefault((campaign, source_id), (published, article_id))
-        context = f"……开展{names[campaign - 1]}……"
-        mentions.append((campaign, version_id, article_id, source_id, 1, context, published))
-    connection.executemany(
-        "INSERT INTO campaign (id, name, kind, first_seen_at, first_article_id, first_source_id, first_context) "
-        "VALUES (?, ?, 'campaign', ?, ?, ?, ?)",
-        [(c, names[c - 1], first[c][2], first[c][0], first[c][1], names[c - 1]) for c in sorted(first)],
-    )
-    connection.executemany(
-        "INSERT INTO campaign_mention (campaign_id, version_id, article_id, source_id, count, context, seen_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        mentions,
-    )
-    connection.executemany(
-        "INSERT INTO campaign_source (campaign_id, source_id, first_seen_at, article_id, context) VALUES (?,?,?,?,'')",
-        [(c, s, at, a) for (c, s), (at, a) in per_source.items()],
-    )
-    now = datetime.now(UTC).replace(tzinfo=None)
-    connection.executemany(
-        "INSERT INTO source_state (source_id, last_checked, last_success, consecutive_failures, last_error) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [
-            (s.id, now.strftime(fmt), (now - timedelta(hours=i % 3)).strftime(fmt), i % 7 == 0, None)
-            for i, s in enumerate(CONFIG.sources)
-        ],
-    )
-    edited = connection.execute(
-        "SELECT article_id FROM article_version WHERE version = 2 LIMIT 1 OFFSET 500"
-    ).fetchone()
-    connection.commit()
-    connection.execute("ANALYZE")
-    connection.close()
-    return names[0], edited[0]
 
 
 def page_timings(path: Path, campaign: str, edited: int, runs: int) -> list[tuple[str, float]]:

@@ -1,6 +1,6 @@
 """HTTP fetching: polite, bounded, retried, conditional.
 
-One :class:`Fetcher` per process wraps shared ``httpx.AsyncClient`` s and enforces:
+One :class:`Fetcher` per process wraps ``httpx.AsyncClient`` s (one per host) and enforces:
 
 * one request at a time per host, with a minimum delay between them, under a global limit;
 * retries with capped exponential backoff and jitter on timeouts, connection errors, 429 and 5xx,
@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import time
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -24,6 +26,7 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from crawler.addresses import PublicOnlyBackend, is_public
@@ -34,6 +37,7 @@ from crawler.robots import RobotsCache
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
 FINAL_STATUSES = frozenset({404, 410})
+MAX_HOST_CLIENTS = 256  # clients kept open; a host beyond them gets a new one (its connection would have expired)
 
 
 class FetchError(Exception):
@@ -157,6 +161,7 @@ class Fetcher:
         retry_cap: float = 60.0,
         transport: httpx.AsyncBaseTransport | None = None,
         address_policy: Callable[[str], bool] = is_public,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
     ):
         self.user_agent = user_agent
         self.min_delay = min_delay
@@ -167,7 +172,13 @@ class Fetcher:
         self._global = asyncio.Semaphore(concurrency)
         self._host_locks: dict[str, asyncio.Lock] = {}
         self._host_last: dict[str, float] = {}
-        self._clients: dict[tuple[bool, bool], httpx.AsyncClient] = {}  # (verify TLS, allow private)
+        # One client (and connection pool) per host, the least recently used closed beyond a bound:
+        # httpcore's pool scans all its connections, with a readability syscall each, for every
+        # request, so one pool for hundreds of hosts spent more time there than fetching.
+        self._clients: OrderedDict[tuple[str, bool, bool], httpx.AsyncClient] = OrderedDict()
+        self._in_use: Counter[tuple[str, bool, bool]] = Counter()
+        self._closing: set[asyncio.Task[None]] = set()
+        self._tls: dict[bool, ssl.SSLContext] = {}  # one per mode: loading the CA bundle costs ~10 ms
         self._client_options = {
             "timeout": httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             "follow_redirects": True,
@@ -181,6 +192,7 @@ class Fetcher:
         }
         self.robots = RobotsCache(self._fetch_robots)
         self._address_policy = address_policy  # which addresses count as public (tests stand in for the internet)
+        self._network_backend = network_backend  # benchmarks: every host name to one local server
         self.requests_sent = 0
 
     @classmethod
@@ -207,19 +219,45 @@ class Fetcher:
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
+        if self._closing:
+            await asyncio.gather(*self._closing)
 
-    def _client(self, verify: bool, allow_private: bool) -> httpx.AsyncClient:
-        key = (verify, allow_private)
-        if key not in self._clients:
-            options = dict(self._client_options)
-            if options["transport"] is None:
-                transport = httpx.AsyncHTTPTransport(verify=verify)
-                if not allow_private:
-                    # httpx does not take a network backend; its pool keeps one per connection pool
-                    transport._pool._network_backend = PublicOnlyBackend(self._address_policy)
-                options["transport"] = transport
-            self._clients[key] = httpx.AsyncClient(verify=verify, **options)  # type: ignore[arg-type]
-        return self._clients[key]
+    def _client(self, host: str, verify: bool, allow_private: bool) -> tuple[str, bool, bool]:
+        """The key of the client for ``host`` (made on first use); an injected transport serves every host."""
+        key = ("" if self._client_options["transport"] is not None else host, verify, allow_private)
+        if key in self._clients:
+            self._clients.move_to_end(key)
+            return key
+        options = dict(self._client_options)
+        if options["transport"] is None:
+            if verify not in self._tls:
+                self._tls[verify] = httpx.create_ssl_context(verify=verify)
+            # the host's requests come one at a time (Fetcher.get holds its lock); redirects may add a few
+            transport = httpx.AsyncHTTPTransport(
+                verify=self._tls[verify], limits=httpx.Limits(max_connections=4, max_keepalive_connections=1)
+            )
+            backend = self._network_backend
+            if backend is None and not allow_private:
+                backend = PublicOnlyBackend(self._address_policy)
+            if backend is not None:
+                # httpx does not take a network backend; its pool keeps one per connection pool
+                transport._pool._network_backend = backend
+            options["transport"] = transport
+        self._clients[key] = httpx.AsyncClient(verify=self._tls.get(verify, verify), **options)  # type: ignore[arg-type]
+        self._close_idle_clients()
+        return key
+
+    def _close_idle_clients(self) -> None:
+        excess = len(self._clients) - MAX_HOST_CLIENTS
+        for key in list(self._clients):
+            if excess <= 0:
+                break
+            if self._in_use[key]:  # a request is under way on it
+                continue
+            task = asyncio.create_task(self._clients.pop(key).aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+            excess -= 1
 
     async def get(
         self,
@@ -294,9 +332,11 @@ class Fetcher:
     async def _once(self, url: str, headers: dict[str, str], verify: bool, allow_private: bool) -> Response:
         started = time.monotonic()
         self.requests_sent += 1
+        key = self._client(urlsplit(url).netloc.lower(), verify, allow_private)
+        self._in_use[key] += 1
         try:
             async with asyncio.timeout(self.deadline):
-                async with self._client(verify, allow_private).stream("GET", url, headers=headers) as reply:
+                async with self._clients[key].stream("GET", url, headers=headers) as reply:
                     declared = reply.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > self.max_bytes:
                         raise TooLarge(url, f"body of {int(declared):,} bytes exceeds the {self.max_bytes:,} byte cap")
@@ -339,6 +379,10 @@ class Fetcher:
             raise TransportError(url, f"connection broken: {exc or type(exc).__name__}", retryable=True) from None
         except httpx.InvalidURL as exc:
             raise TransportError(url, f"invalid URL: {exc}", retryable=False) from None
+        finally:
+            self._in_use[key] -= 1
+            if not self._in_use[key]:
+                del self._in_use[key]
 
     async def _fetch_robots(self, robots_url: str, allow_private: bool) -> tuple[int, str]:
         # Unverified TLS is harmless here: robots.txt only ever restrains us. The address policy is not.

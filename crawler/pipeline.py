@@ -25,7 +25,7 @@ from crawler.config import Source
 from crawler.extract import ExtractedArticle, ExtractionError
 from crawler.fetch import Blocked, Conditional, Fetcher, FetchError, Response
 from crawler.listing import ListedLink, on_source_sites, same_site
-from storage import BackoffPolicy, Store
+from storage import BackoffPolicy, Store, Validators
 from storage.clock import utcnow
 
 ProgressHook = Callable[[str, int, int], None]
@@ -234,7 +234,7 @@ class Crawl:
         return report
 
     async def _get(self, url: str, *, conditional: bool) -> Response:
-        validators = await self.store.run(self.store.get_validators, url) if conditional and not self.dry_run else None
+        validators = await self.store.read(self.store.get_validators, url) if conditional and not self.dry_run else None
         started = time.monotonic()
         try:
             response = await self.fetcher.get(
@@ -336,14 +336,14 @@ class Crawl:
         listed = {link.url for link in links}
         links = links + [ListedLink(url, "", None) for url in run.vanished if url not in listed]
         urls = [link.url for link in links]
-        known = await self.store.run(self.store.known_urls, urls) if links else set()
+        known = await self.store.read(self.store.known_urls, urls) if links else set()
         todo = [link for link in links if link.url not in known]
         if self.recheck_listed:
             todo += [link for link in links if link.url in known]
         else:
             # without re-checks (the daemon's list crawl): what vanished from a list, and what is listed
             # although we recorded it removed (put back: a restoration), are still looked at
-            removed = await self.store.run(self.store.removed_urls, urls) if known else set()
+            removed = await self.store.read(self.store.removed_urls, urls) if known else set()
             todo += [link for link in links if link.url in known and (link.url not in listed or link.url in removed)]
         if self.limit is not None:
             todo = todo[: self.limit]
@@ -414,8 +414,9 @@ class Crawl:
             return result
         text = f"{article.title}\n{article.body_text}"
         mentions = await _off_loop(_EXTRACTORS, self.campaigns.extract, text) if self.campaigns else ()
-        stored = await self.store.submit(self.source.id, article, mentions=mentions)
-        await self._save_validators(link.url, response)  # after the version they vouch for
+        # the validators in the same transaction as the version they vouch for
+        validators = Validators(response.headers.get("etag"), response.headers.get("last-modified"), response.status)
+        stored = await self.store.submit(self.source.id, article, mentions=mentions, validators=(link.url, validators))
         result.outcome = ArticleOutcome(stored.kind)
         result.duplicate_of, result.version_id, result.article_id = (
             stored.duplicate_of,

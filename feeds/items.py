@@ -151,12 +151,11 @@ def campaign_items(
 ) -> list[FeedItem]:
     rows = store.campaigns(source_id=source_ids[0] if source_ids and len(source_ids) == 1 else None, limit=query.limit)
     names = {s.id: s.name for s in catalog.sources}
+    rows = [(campaign, articles) for campaign, articles in rows if not query.q or query.q in campaign.name]
+    firsts = store.articles_by_id([campaign.first_article_id for campaign, _ in rows])  # one query, not one per item
     items = []
     for campaign, articles in rows:
-        if query.q and query.q not in campaign.name:
-            continue
-        spread = store.campaign_spread(campaign.name)
-        first = spread.first_article if spread else None
+        first = firsts.get(campaign.first_article_id)
         link = first.url if first else ""
         kind = "运动" if campaign.kind == "campaign" else "提法"
         body = (

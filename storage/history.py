@@ -127,6 +127,13 @@ class HistoryQueries(Repository):
             rows = session.exec(select(ArticleVersion).where(col(ArticleVersion.id).in_(list(version_ids)))).all()
             return {v.id: v for v in rows}
 
+    def articles_by_id(self, article_ids: Sequence[int]) -> dict[int, Article]:
+        if not article_ids:
+            return {}
+        with Session(self.read_engine, expire_on_commit=False) as session:
+            rows = session.exec(select(Article).where(col(Article.id).in_(list(article_ids)))).all()
+            return {a.id: a for a in rows}
+
     def previous_versions(self, version_ids: Sequence[int]) -> dict[int, ArticleVersion]:
         """For each version id, the version before it (of the same article), in one query."""
         if not version_ids:

@@ -42,6 +42,7 @@ from storage.models import (
     CampaignSource,
     Event,
     EventKind,
+    HttpValidator,
     Republication,
     SignatureBand,
     fit_to_column,
@@ -49,6 +50,7 @@ from storage.models import (
 from storage.retry import in_retried_transaction
 from storage.sanitize import ensure_sanitized
 from storage.similarity import NEAR_DUPLICATE, Signature, band_keys, from_bytes, signature, similarity, to_bytes
+from storage.sources import SourceRepository, Validators
 
 ARTICLE = cast(Table, Article.__table__)  # type: ignore[attr-defined]
 VERSION = cast(Table, ArticleVersion.__table__)  # type: ignore[attr-defined]
@@ -59,6 +61,7 @@ BAND = cast(Table, SignatureBand.__table__)  # type: ignore[attr-defined]
 CAMPAIGN = cast(Table, Campaign.__table__)  # type: ignore[attr-defined]
 CAMPAIGN_SOURCE = cast(Table, CampaignSource.__table__)  # type: ignore[attr-defined]
 MENTION = cast(Table, CampaignMention.__table__)  # type: ignore[attr-defined]
+VALIDATOR = cast(Table, HttpValidator.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ class Recording:
     page: Extracted
     mentions: Sequence[FoundMention] = ()
     fetched_at: datetime | None = None
+    #: the URL fetched and its HTTP validators, saved in the same transaction as the page they vouch
+    #: for (saved before it, they would answer 304 next time for content never kept)
+    validators: tuple[str, Validators] | None = None
 
 
 @dataclass(eq=False)
@@ -180,7 +186,7 @@ def _where_in(connection: Connection, query: Select[Any], key: Any, values: Iter
         yield from connection.execute(query.where(key.in_(wanted[start : start + CHUNK])))
 
 
-class BatchRecording(ArticleRepository):
+class BatchRecording(ArticleRepository, SourceRepository):
     """``record_many``: the crawler's write path (through :meth:`storage.Store.submit`)."""
 
     def record_many(self, recordings: Sequence[Recording]) -> list[Outcome | Exception]:
@@ -207,6 +213,15 @@ class BatchRecording(ArticleRepository):
         for r in recordings:
             try:
                 outcomes.append(self.record(r.source_id, r.page, fetched_at=r.fetched_at or now, mentions=r.mentions))
+                if r.validators:
+                    url, validators = r.validators
+                    self.save_validators(
+                        url,
+                        etag=validators.etag,
+                        last_modified=validators.last_modified,
+                        status=validators.status,
+                        at=r.fetched_at or now,
+                    )
             except Exception as exc:  # this page's own failure, reported to its caller alone
                 outcomes.append(exc)
         return outcomes
@@ -242,6 +257,7 @@ class BatchRecording(ArticleRepository):
                 )
             session.flush()
             outcomes[index] = outcome
+        _save_validators(connection, recordings, now)
         return [outcomes[i] for i in range(len(recordings))]
 
 
@@ -519,7 +535,24 @@ def _insert_copies(connection: Connection, copies: list[_Copy], now: datetime) -
     _insert_rows(connection, EVENT, events)
 
 
-def _insert_or_nothing(connection: Connection) -> Any:
+def _save_validators(connection: Connection, recordings: Sequence[Recording], now: datetime) -> None:
+    rows = {}  # per URL, the last answer wins, as saving them one after another would have it
+    for r in recordings:
+        if r.validators is not None:
+            url, v = r.validators
+            row = {"url": url, "last_status": v.status, "checked_at": r.fetched_at or now}
+            if v.status != 304:  # a 304 confirms the validators we sent; keep them
+                row |= {"etag": v.etag, "last_modified": v.last_modified}
+            rows[url] = _fitted(VALIDATOR, row)
+    for columns in {tuple(row) for row in rows.values()}:
+        same = [row for row in rows.values() if tuple(row) == columns]
+        statement = _dialect_insert(connection)(VALIDATOR)
+        updated = {column: statement.excluded[column] for column in columns if column != "url"}
+        connection.execute(statement.on_conflict_do_update(index_elements=["url"], set_=updated), same)
+
+
+def _dialect_insert(connection: Connection) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL alike)."""
     return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
@@ -558,7 +591,7 @@ def _add_mentions(connection: Connection, recorded: Sequence[tuple[Outcome, Reco
     query = select(CAMPAIGN.c.id, CAMPAIGN.c.name, CAMPAIGN.c.first_seen_at)
     for campaign_id, name, first_seen_at in _where_in(connection, query, CAMPAIGN.c.name, names):
         ids[name], first[name] = campaign_id, first_seen_at
-    insert_or_nothing = _insert_or_nothing(connection)
+    insert_or_nothing = _dialect_insert(connection)
     for name in names:
         _, kind, article_id, _, source_id, _, context, published_at = earliest[name]
         if name not in ids:

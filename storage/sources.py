@@ -21,6 +21,7 @@ BackoffPolicy = Callable[[int], timedelta]
 class Validators:
     etag: str | None
     last_modified: str | None
+    status: int = 200  # the answer they came with
 
 
 class SourceRepository(Repository):

@@ -175,3 +175,66 @@ def test_a_connection_never_made_does_not_hold_the_next_request_to_that_host() -
             return time.monotonic() - started
 
     assert run(main()) < 2.0  # not the 5 s politeness pause: the host never saw the first attempt
+
+
+class LocalSite:
+    """A real HTTP server on 127.0.0.1 (a host of its own, by its port) that counts its connections."""
+
+    def __init__(self, delay: float = 0.0):
+        self.delay, self.connections, self.port = delay, 0, 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while await reader.readuntil(b"\r\n\r\n"):
+                await asyncio.sleep(self.delay)
+                body = PAGE.encode()
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def start(self) -> asyncio.Server:
+        server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        return server
+
+
+def test_each_host_keeps_its_connection_and_closing_idle_clients_spares_busy_ones(monkeypatch) -> None:
+    monkeypatch.setattr("crawler.fetch.MAX_HOST_CLIENTS", 2)
+    slow, *quick = [LocalSite(delay=0.8), LocalSite(), LocalSite(), LocalSite()]
+
+    async def main() -> list[int]:
+        servers = [await site.start() for site in (slow, *quick)]
+        options = {"obey_robots": False, "allow_private": True}
+        async with Fetcher(min_delay=0, retries=0) as f:
+            pending = asyncio.create_task(f.get(f"http://127.0.0.1:{slow.port}/a", **options))
+            statuses = []
+            for _ in range(3):  # more hosts than clients kept: the idle ones are closed, the slow one is not
+                for site in quick:
+                    statuses.append((await f.get(f"http://127.0.0.1:{site.port}/b", **options)).status)
+            statuses.append((await pending).status)
+        for server in servers:
+            server.close()
+        return statuses
+
+    assert run(main()) == [200] * 10
+    assert slow.connections == 1
+    # three hosts through two kept clients: each request found its host's client closed and connected anew
+    assert [site.connections for site in quick] == [3, 3, 3]
+
+
+def test_a_host_reuses_its_connection() -> None:
+    site = LocalSite()
+
+    async def main() -> None:
+        server = await site.start()
+        async with Fetcher(min_delay=0, retries=0) as f:
+            for _ in range(3):
+                await f.get(f"http://127.0.0.1:{site.port}/b", obey_robots=False, allow_private=True)
+        server.close()
+
+    run(main())
+    assert site.connections == 1

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event
 
 from crawler.dates import BEIJING
-from storage import OutcomeKind, Store, make_engine
+from storage import OutcomeKind, Store, Validators, make_engine
 from storage.db import ensure_schema
 from storage.ingest import Recording
 from tests.storage.test_campaigns import Found
@@ -154,9 +154,28 @@ class Refusing:
 def test_one_bad_page_costs_only_itself(store: Store) -> None:
     good = [Page(SPP.format(1, n), f"标题{n}", f"第{n}篇正文。" * 30) for n in range(2)]
     bad = Refusing(Page(SPP.format(2, 9), "坏页", "坏页正文。" * 30))
-    outcomes = store.record_many([Recording("spp", good[0]), Recording("spp", bad), Recording("spp", good[1])])
+    recordings = [
+        Recording("spp", page, validators=(page.url, Validators(f'"{n}"', None))) for n, page in enumerate([*good, bad])
+    ]
+    outcomes = store.record_many([recordings[0], recordings[2], recordings[1]])
     assert [type(o).__name__ for o in outcomes] == ["Outcome", "ValueError", "Outcome"]
     assert store.get_article(good[1].url) is not None and store.get_article(bad.url) is None
+    # validators are saved with the page they vouch for, never without it
+    assert [store.get_validators(p.url) for p in (*good, bad)] == [
+        Validators('"0"', None),
+        Validators('"1"', None),
+        None,
+    ]
+
+
+def test_validators_are_saved_with_their_page_and_a_304_keeps_them(store: Store) -> None:
+    page = Page(SPP.format(4, 1), "标题", "正文内容。" * 20)
+    store.record_many([Recording("spp", page, validators=(page.url, Validators('"a"', "Mon, 01 Jul 2024")))])
+    assert store.get_validators(page.url) == Validators('"a"', "Mon, 01 Jul 2024")
+    store.record_many([Recording("spp", page, validators=(page.url, Validators(None, None, 304)))])
+    assert store.get_validators(page.url) == Validators('"a"', "Mon, 01 Jul 2024")
+    store.record_many([Recording("spp", page, validators=(page.url, Validators('"b"', None)))])
+    assert store.get_validators(page.url) == Validators('"b"', None)
 
 
 @dataclass
@@ -165,7 +184,9 @@ class Commits:
 
 
 def test_pages_submitted_at_once_share_transactions_and_each_gets_its_outcome(store: Store) -> None:
-    pages = [Page(SPP.format(1 + n % 28, n), f"标题{n}", f"第{n}篇:" + "检察机关依法履职。" * (5 + n)) for n in range(60)]
+    pages = [
+        Page(SPP.format(1 + n % 28, n), f"标题{n}", f"第{n}篇:" + "检察机关依法履职。" * (5 + n)) for n in range(60)
+    ]
     commits = Commits()
 
     @event.listens_for(store.engine, "commit")
@@ -186,7 +207,10 @@ def test_pages_submitted_at_once_share_transactions_and_each_gets_its_outcome(st
 
 def test_a_failed_page_reaches_only_its_own_submitter(store: Store) -> None:
     async def crawl() -> list[Any]:
-        pages = [Page(SPP.format(1, 1), "好", "好页正文。" * 30), Refusing(Page(SPP.format(1, 2), "坏", "坏页正文。" * 30))]
+        pages = [
+            Page(SPP.format(1, 1), "好", "好页正文。" * 30),
+            Refusing(Page(SPP.format(1, 2), "坏", "坏页正文。" * 30)),
+        ]
         return await asyncio.gather(*(store.submit("spp", p) for p in pages), return_exceptions=True)
 
     good, bad = asyncio.run(crawl())
