@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from datetime import UTC, datetime
 
-from bench.common import Row, machine
+from bench.common import Row, in_own_process, machine
 
 BENCHMARKS = ["extraction", "crawl", "storage", "campaigns", "serve", "web", "listing", "startup"]
 
@@ -25,8 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown benchmark {unknown[0]!r} (known: {', '.join(BENCHMARKS)})")
     rows: list[Row] = []
     for name in names:
-        module = importlib.import_module(f"bench.{name}")
-        rows.extend(module.run(quick=args.quick))
+        rows.extend(in_own_process(name, args.quick))
     print(f"# procwatch benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (quick)' if args.quick else ''}")
     print(f"machine: {machine()}\n")
     print("| benchmark | measure | value | target | verdict |")

@@ -638,7 +638,11 @@ def _add_mentions(connection: Connection, recorded: Sequence[tuple[Outcome, Reco
         if key not in per_source or item[7] < per_source[key][7]:
             per_source[key] = item
     known: dict[tuple[int, str], datetime] = {}
-    query = select(CAMPAIGN_SOURCE.c.campaign_id, CAMPAIGN_SOURCE.c.source_id, CAMPAIGN_SOURCE.c.first_seen_at)
+    # only the batch's sources: a campaign taken up by hundreds of sources has a row for each
+    sources = sorted({source_id for _, source_id in per_source})
+    query = select(CAMPAIGN_SOURCE.c.campaign_id, CAMPAIGN_SOURCE.c.source_id, CAMPAIGN_SOURCE.c.first_seen_at).where(
+        CAMPAIGN_SOURCE.c.source_id.in_(sources)
+    )
     campaigns = sorted({campaign_id for campaign_id, _ in per_source})
     for campaign_id, source_id, first_seen_at in _where_in(connection, query, CAMPAIGN_SOURCE.c.campaign_id, campaigns):
         known[(campaign_id, source_id)] = first_seen_at
