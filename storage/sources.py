@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -75,6 +76,14 @@ class SourceRepository(Repository):
     ) -> SourceState:
         """Update a source's health after one crawl; a failure sets ``backoff_until`` by the caller's policy."""
         at = at or utcnow()
+        if ok:  # the common case, once per source and run: one statement, no ORM object
+            table = SourceState.__table__  # type: ignore[attr-defined]
+            healthy = {"last_checked": at, "last_success": at, "consecutive_failures": 0, "last_error": error}
+            statement = update(table).where(table.c.source_id == source_id).values(**healthy, backoff_until=None)
+            with self.transaction() as session:
+                row = session.execute(statement.returning(*table.c)).mappings().first()
+            if row is not None:
+                return SourceState(**row)
         with self.transaction() as session:
             state = session.get(SourceState, source_id) or SourceState(source_id=source_id)
             state.last_checked = at
