@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, any_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Select, Table, any_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -128,47 +128,47 @@ def _fitted(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     return {key: fit_to_column(columns[key], value) if isinstance(value, str) else value for key, value in row.items()}
 
 
-_PLAIN = (str, int, bytes, type(None))  # values every driver takes as they are (bool is an int)
-
-
 def _insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]], *, ids: bool = False) -> list[int]:
     """Insert ``rows`` in bulk; with ``ids``, the new rows' ids, in the order of ``rows``.
 
-    PostgreSQL gets COPY, with ids drawn from the table's sequence beforehand: a multi-row INSERT of
-    thousands of values spends longer building and parsing its statement than storing the rows, and
-    one INSERT per row waits on the server each time. SQLite's executemany is a loop in C already.
+    The ids are drawn before the insert and written with the rows: from the table's sequence on
+    PostgreSQL; on SQLite after the largest id, which no one else can take meanwhile (a write
+    transaction holds the database's write lock from its start). The rows then go straight to the
+    driver: COPY on PostgreSQL (a multi-row INSERT of thousands of values spent longer building and
+    parsing its statement than storing the rows), executemany on SQLite, with each column's own
+    conversion applied (SQLAlchemy's per-row work cost more than SQLite's).
     """
     if not rows:
         return []
-    if connection.dialect.name != "postgresql":
-        if ids:
-            statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-            return list(connection.execute(statement, rows).scalars())
-        columns = list(rows[0])
-        if all(isinstance(value, _PLAIN) for row in rows for value in row.values()):
-            # nothing to convert: straight to the driver (SQLAlchemy's per-row work was the larger cost)
-            sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-            connection.exec_driver_sql(sql, [tuple(row[column] for column in columns) for row in rows])
-        else:
-            connection.execute(insert(table), rows)
-        return []
     new_ids: list[int] = []
     if ids:
-        new_ids = list(
-            connection.execute(
-                select(func.nextval(func.pg_get_serial_sequence(table.name, "id"))).select_from(
-                    func.generate_series(1, len(rows))
-                )
-            ).scalars()
-        )
+        if connection.dialect.name == "postgresql":
+            draw = select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
+            new_ids = list(connection.execute(draw.select_from(func.generate_series(1, len(rows)))).scalars())
+        else:
+            last = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+            new_ids = list(range(last + 1, last + 1 + len(rows)))
         rows = [{"id": new_id, **row} for new_id, row in zip(new_ids, rows, strict=True)]
     columns = list(rows[0])
-    driver = connection.connection.driver_connection
-    assert driver is not None
-    cursor = driver.cursor()  # psycopg's, in this transaction
-    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[column] for column in columns])
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()  # psycopg's, in this transaction
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+        return new_ids
+    dialect = connection.dialect
+    converters = [table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+    values = [
+        tuple(
+            value if convert is None or value is None else convert(value)
+            for convert, value in zip(converters, (row[column] for column in columns), strict=True)
+        )
+        for row in rows
+    ]
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    connection.exec_driver_sql(sql, values)
     return new_ids
 
 
