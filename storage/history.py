@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import and_, or_
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from storage.base import Repository
 from storage.clock import utcnow
@@ -20,6 +21,8 @@ from storage.models import (
     EventKind,
     Republication,
 )
+
+R = TypeVar("R", bound=SQLModel)
 
 
 @dataclass(frozen=True)
@@ -121,18 +124,17 @@ class HistoryQueries(Repository):
             return [(event, article) for event, article in session.exec(statement).all()]
 
     def versions_by_id(self, version_ids: Sequence[int]) -> dict[int, ArticleVersion]:
-        if not version_ids:
-            return {}
-        with Session(self.read_engine, expire_on_commit=False) as session:
-            rows = session.exec(select(ArticleVersion).where(col(ArticleVersion.id).in_(list(version_ids)))).all()
-            return {v.id: v for v in rows}
+        return self._rows_by_id(ArticleVersion, version_ids)
 
     def articles_by_id(self, article_ids: Sequence[int]) -> dict[int, Article]:
-        if not article_ids:
+        return self._rows_by_id(Article, article_ids)
+
+    def _rows_by_id(self, model: type[R], ids: Sequence[int]) -> dict[int, R]:
+        if not ids:
             return {}
         with Session(self.read_engine, expire_on_commit=False) as session:
-            rows = session.exec(select(Article).where(col(Article.id).in_(list(article_ids)))).all()
-            return {a.id: a for a in rows}
+            rows = session.exec(select(model).where(col(model.id).in_(list(ids)))).all()  # type: ignore[attr-defined]
+            return {row.id: row for row in rows}  # type: ignore[attr-defined]
 
     def previous_versions(self, version_ids: Sequence[int]) -> dict[int, ArticleVersion]:
         """For each version id, the version before it (of the same article), in one query."""

@@ -22,13 +22,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from storage.articles import (
-    EARLIER_BY,
     MAX_CANDIDATES,
     MIN_SHARED_BANDS,
     ArticleRepository,
     Extracted,
     Outcome,
     OutcomeKind,
+    _published_earlier,
 )
 from storage.base import CHUNK
 from storage.campaigns import FoundMention
@@ -116,10 +116,6 @@ class _Batch:
     copies: list[_Copy] = field(default_factory=list)
     by_hash: dict[str, _Article] = field(default_factory=dict)
     by_band: dict[str, list[_Article]] = field(default_factory=lambda: defaultdict(list))
-
-
-def _published_earlier(candidate: datetime | None, known: datetime | None) -> bool:
-    return candidate is not None and known is not None and candidate < known - EARLIER_BY
 
 
 def _fitted(table: Table, row: dict[str, Any]) -> dict[str, Any]:
@@ -229,7 +225,7 @@ class BatchRecording(ArticleRepository, SourceRepository):
     def _record_batch(self, session: Session, recordings: Sequence[Recording], now: datetime) -> list[Outcome]:
         connection = session.connection()
         urls = list(dict.fromkeys(r.page.url for r in recordings))
-        known = _present(connection, ARTICLE.c.url, urls)
+        known = self._values_present(session, Article.url, urls)
         republished = _republications(connection, [u for u in urls if u not in known])
         fresh: list[int] = []  # first page of a URL nobody stored: the bulk path
         seen: set[str] = set()
@@ -259,10 +255,6 @@ class BatchRecording(ArticleRepository, SourceRepository):
             outcomes[index] = outcome
         _save_validators(connection, recordings, now)
         return [outcomes[i] for i in range(len(recordings))]
-
-
-def _present(connection: Connection, column: Any, values: Sequence[str]) -> set[str]:
-    return {value for (value,) in _where_in(connection, select(column), column, values)}
 
 
 def _republications(connection: Connection, urls: Sequence[str]) -> dict[str, Outcome]:
