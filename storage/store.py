@@ -42,8 +42,7 @@ class Store(BatchRecording, BrowseQueries, SourceRepository):
         # SQLite has one writer at a time: threads queueing on its lock only add contention.
         workers = 1 if engine.dialect.name == "sqlite" else 4
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="store")
-        # Reads never wait behind writes (SQLite's WAL lets them run beside the writer): a crawl
-        # cycle's thousand validator look-ups queued behind the writes delayed every first request.
+        # Reads never queue behind writes (SQLite's WAL lets them run beside the writer).
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-read")
         self._waiting: list[tuple[Recording, asyncio.Future[Outcome]]] = []
         self._writer: asyncio.Task[None] | None = None
