@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -207,17 +207,8 @@ class BatchRecording(ArticleRepository, SourceRepository):
                 raise
         outcomes: list[Outcome | Exception] = []
         for r in recordings:
-            try:
-                outcomes.append(self.record(r.source_id, r.page, fetched_at=r.fetched_at or now, mentions=r.mentions))
-                if r.validators:
-                    url, validators = r.validators
-                    self.save_validators(
-                        url,
-                        etag=validators.etag,
-                        last_modified=validators.last_modified,
-                        status=validators.status,
-                        at=r.fetched_at or now,
-                    )
+            try:  # a batch of one: the page and its validators in one transaction, as in any batch
+                outcomes.extend(self.record_many([replace(r, fetched_at=r.fetched_at or now)]))
             except Exception as exc:  # this page's own failure, reported to its caller alone
                 outcomes.append(exc)
         return outcomes

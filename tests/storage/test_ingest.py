@@ -168,6 +168,21 @@ def test_one_bad_page_costs_only_itself(store: Store) -> None:
     ]
 
 
+def test_a_page_whose_validators_the_database_refuses_is_not_stored_and_gets_one_entry(store: Store) -> None:
+    pages = [Page(SPP.format(5, n), f"标题{n}", f"第{n}篇正文。" * 30) for n in range(3)]
+    refused = Validators(object(), None)  # type: ignore[arg-type]  # no driver can bind it
+    recordings = [
+        Recording("spp", page, validators=(page.url, refused if n == 1 else Validators(f'"{n}"', None)))
+        for n, page in enumerate(pages)
+    ]
+    outcomes = store.record_many(recordings)
+    assert len(outcomes) == 3 and isinstance(outcomes[1], Exception)
+    assert [o.kind for o in (outcomes[0], outcomes[2])] == [OutcomeKind.new, OutcomeKind.new]  # type: ignore[union-attr]
+    # page and validators are one transaction: neither is kept without the other
+    assert store.get_article(pages[1].url) is None and store.get_validators(pages[1].url) is None
+    assert store.get_validators(pages[2].url) == Validators('"2"', None)
+
+
 def test_validators_are_saved_with_their_page_and_a_304_keeps_them(store: Store) -> None:
     page = Page(SPP.format(4, 1), "标题", "正文内容。" * 20)
     store.record_many([Recording("spp", page, validators=(page.url, Validators('"a"', "Mon, 01 Jul 2024")))])
