@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 try:
     import fcntl
@@ -156,7 +156,12 @@ def analyze(engine: Engine, *, light: bool = False) -> None:
 def schema_lock(engine: Engine) -> Iterator[None]:
     """One process at a time creates or checks the schema: two daemons started at once on a new
     database would otherwise both create it (a PostgreSQL advisory lock; on SQLite an flock on the
-    database file, which does not touch SQLite's own byte-range locks)."""
+    directory that holds the database).
+
+    Never a handle on the database file itself: closing any descriptor of a file drops every POSIX
+    lock the process holds on it, SQLite's connections' included (SQLite's documented "how to corrupt"
+    case). Another process then believes it is the last connection and deletes the WAL that this
+    process goes on writing into: everything written after that was lost."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
@@ -170,21 +175,19 @@ def schema_lock(engine: Engine) -> Iterator[None]:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:" or fcntl is None:
         yield
         return
-    handle: IO[bytes]
-    try:  # before any connection: even switching to WAL needs the file quiet
-        handle = open(database, "ab")  # noqa: SIM115 - held for the whole block below
+    try:  # a directory opens read-only whatever its permissions allow; opening it creates nothing
+        descriptor = os.open(Path(database).resolve().parent, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
-        try:
-            handle = open(database, "rb")  # noqa: SIM115 - a read-only file can still be locked
-        except OSError:
-            yield  # cannot be opened at all: connecting will say why
-            return
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # no such directory: connecting will say why
+        return
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
 
 
 def ensure_schema(engine: Engine) -> None:
