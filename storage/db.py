@@ -80,7 +80,31 @@ def make_engine(url: str | None = None, *, echo: bool = False, create: bool = Tr
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=_postgres_timeouts(url))
+
+
+#: libpq's and the server's time limits, so that a server, proxy or network that stops answering is an
+#: error after a bound rather than a connection waiting for ever; any of them given in the URL wins.
+POSTGRES_TIMEOUTS: dict[str, int] = {
+    "connect_timeout": 10,  # seconds to establish a connection
+    "keepalives": 1,  # TCP keepalives find a peer that vanished without closing (host down, NAT dropped)
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,  # ms a sent request may stay unacknowledged
+}
+#: server-side limits (milliseconds); schema migrations lift the statement limit for themselves
+POSTGRES_SESSION = {"statement_timeout": 120_000, "idle_in_transaction_session_timeout": 300_000}
+
+
+def _postgres_timeouts(url: str) -> dict[str, Any]:
+    from sqlalchemy.engine import make_url
+
+    given = set(make_url(url).query)
+    args: dict[str, Any] = {key: value for key, value in POSTGRES_TIMEOUTS.items() if key not in given}
+    if "options" not in given:
+        args["options"] = " ".join(f"-c {key}={value}" for key, value in POSTGRES_SESSION.items())
+    return args
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -6,13 +6,25 @@ import json
 import logging
 import sys
 from dataclasses import asdict, is_dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+
+from storage.clock import BEIJING
+
+
+def beijing_time(record: logging.LogRecord) -> str:
+    """A record's time in Beijing time, like every other time procwatch shows (with its offset)."""
+    return datetime.fromtimestamp(record.created, BEIJING).isoformat(timespec="milliseconds")
+
+
+class TextFormatter(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return beijing_time(record)
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, object] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "time": beijing_time(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -30,7 +42,7 @@ def setup_logging(fmt: str = "text", level: int = logging.INFO) -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -64,3 +64,46 @@ def test_another_process_reading_while_the_archive_opens_loses_nothing(tmp_path:
     finally:
         engine.dispose()
     assert _count_in_other_process(database, "probe") == 3
+
+
+@pytest.mark.postgres
+def test_postgres_sessions_have_time_limits(postgres_url: str) -> None:
+    engine = open_database(postgres_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("show statement_timeout")).scalar() == "2min"
+            assert connection.execute(text("show idle_in_transaction_session_timeout")).scalar() == "5min"
+            client = connection.connection.dbapi_connection.info.get_parameters()  # type: ignore[union-attr]
+            assert client["keepalives"] == "1" and client["tcp_user_timeout"] == "60000"
+    finally:
+        engine.dispose()
+    given = open_database(postgres_url + "?options=-c%20statement_timeout%3D1500")  # the user's value wins
+    try:
+        with given.connect() as connection:
+            assert connection.execute(text("show statement_timeout")).scalar() == "1500ms"
+            with pytest.raises(Exception, match="statement timeout"):
+                connection.execute(text("select pg_sleep(5)"))
+    finally:
+        given.dispose()
+
+
+def test_a_postgres_server_that_never_answers_is_a_one_line_error(tmp_path: Path) -> None:
+    """A listener that accepts and then says nothing (a stopped proxy): connecting gives up, saying so."""
+    import socket
+    import time
+
+    from storage.db import DatabaseError
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    started = time.monotonic()
+    try:
+        with pytest.raises(DatabaseError) as raised:
+            open_database(f"postgresql://postgres@127.0.0.1:{port}/test?connect_timeout=2")
+    finally:
+        silent.close()
+    assert time.monotonic() - started < 30
+    message = str(raised.value)
+    assert "\n" not in message and f"127.0.0.1:{port}" in message and "timeout" in message.lower()
