@@ -13,6 +13,8 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,6 +37,9 @@ from storage import BackoffPolicy, Store
 from storage.clock import utcnow
 from storage.db import analyze
 from storage.retry import lost_race
+
+HEALTH_DATABASE_TIMEOUT = 5.0  # seconds /healthz waits for the database before saying it does not answer
+_HEALTH_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-read")
 
 log = logging.getLogger("procwatch.runtime")
 __all__ = ["ConfigChanges", "RetryableCrawlError", "Runtime", "compare", "load"]
@@ -217,17 +222,17 @@ class Runtime:
         unrecorded = self._unrecorded.get(source_id)
         if respect_backoff and unrecorded and unrecorded.backoff_until and unrecorded.backoff_until > utcnow():
             return None
-        if respect_backoff:
-            state = await self.store.run(self.store.source_state, source_id)
-            if state and state.backoff_until and state.backoff_until > utcnow():
-                log.info(
-                    "%s: backing off until %s after %d failures",
-                    source_id,
-                    beijing_iso(state.backoff_until),
-                    state.consecutive_failures,
-                )
-                return None
         try:
+            if respect_backoff:  # inside: a database that is gone fails this source's run, counted, backed off
+                state = await self.store.run(self.store.source_state, source_id)
+                if state and state.backoff_until and state.backoff_until > utcnow():
+                    log.info(
+                        "%s: backing off until %s after %d failures",
+                        source_id,
+                        beijing_iso(state.backoff_until),
+                        state.consecutive_failures,
+                    )
+                    return None
             report = await self.crawl_of(source, recheck_listed=False, backoff=self.backoff).run()
         except Exception as exc:  # a bug or a broken database must not take the daemon down
             if isinstance(exc, DBAPIError | OSError):  # the database or the disk: one line, not a traceback
@@ -320,8 +325,13 @@ class Runtime:
         Times are Beijing time, like everything procwatch shows."""
         database_error = None
         try:
-            states = self.store.source_states()
-        except Exception as exc:  # health must answer, and say so, when the database cannot
+            # health must answer, and say so, when the database cannot: also when it says nothing at all
+            # (a stopped proxy); the one reader thread keeps stuck reads from piling up threads
+            states = _HEALTH_READER.submit(self.store.source_states).result(timeout=HEALTH_DATABASE_TIMEOUT)
+        except FutureTimeout:
+            states = {}
+            database_error = f"the database did not answer within {HEALTH_DATABASE_TIMEOUT:.0f} s"
+        except Exception as exc:
             states, database_error = {}, f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         enabled = [s.id for s in self.config.enabled_sources]
         upcoming = next_runs(enabled)

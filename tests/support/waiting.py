@@ -16,3 +16,16 @@ async def until(condition: Callable[[], Any], seconds: float, *, in_thread: bool
             return False
         await asyncio.sleep(0.05)
     return True
+
+
+def wait_until(condition: Callable[[], Any], *, timeout: float, message: str) -> None:
+    """Block until ``condition`` holds; after ``timeout`` seconds fail the test, saying what never happened."""
+    import time
+
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout:.0f} s: {message}")
+        time.sleep(0.05)
