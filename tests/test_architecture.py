@@ -127,3 +127,59 @@ def test_the_check_sees_imports() -> None:
     assert "storage.db" in imports("storage.store", eager_only=True)
     assert "crawler.runtime" in imports("crawler.cli.fetch", eager_only=False)
     assert "crawler.runtime" not in imports("crawler.cli.fetch", eager_only=True)  # imported when the command runs
+
+
+def third_party_imports() -> dict[str, set[str]]:
+    """Top-level names of everything the packages import (migrations included) that is neither
+    procwatch's own nor the standard library, with the modules importing each."""
+    import sys
+
+    found: dict[str, set[str]] = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    top = name.split(".")[0]
+                    if top not in PACKAGES and top not in sys.stdlib_module_names:
+                        found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def declared_distributions() -> dict[str, set[str]]:
+    """pyproject.toml's requirements by group: runtime ('') and each extra, as normalised names."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    groups = {"": project["dependencies"], **project.get("optional-dependencies", {})}
+    name = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+    return {
+        group: {name.match(r).group(0).lower().replace("_", "-") for r in requirements if name.match(r)}  # type: ignore[union-attr]
+        for group, requirements in groups.items()
+    }
+
+
+def test_every_third_party_import_is_declared() -> None:
+    """A module imported directly is a declared dependency, not something another package happens to
+    bring along (sqlalchemy through sqlmodel, httpcore through httpx): a release of theirs may drop it."""
+    from importlib.metadata import packages_distributions
+
+    providers = packages_distributions()
+    declared = declared_distributions()
+    runtime = declared[""]
+    optional = set().union(*(names for group, names in declared.items() if group))
+    # imported only where the extra that declares it is installed (PostgreSQL, the benchmark peers)
+    optional_only = {"psycopg", "procrastinate", "trafilatura", "gne", "scrapy"}
+    missing = {}
+    for module, where in sorted(third_party_imports().items()):
+        distributions = {d.lower().replace("_", "-") for d in providers.get(module, [module])}
+        allowed = runtime | (optional if module in optional_only else set())
+        if not distributions & allowed:
+            missing[module] = sorted(where)
+    assert missing == {}, f"imported but not declared in pyproject.toml: {missing}"
