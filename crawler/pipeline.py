@@ -399,6 +399,8 @@ class Crawl:
             )
         except ExtractionError as exc:
             return ArticleResult(link.url, error, title=link.title, error=str(exc).removeprefix(f"{link.url}: "))
+        except Exception as exc:  # a bug on one page (e.g. in body finding) fails that page, not the crawl
+            return ArticleResult(link.url, error, title=link.title, error=_page_bug(self.source.id, link.url, exc))
         if article.published_at is None and link.listed_at is not None:
             article = article.with_changes(published_at=link.listed_at)
         result = ArticleResult(
@@ -413,7 +415,10 @@ class Crawl:
             result.extracted = article
             return result
         text = f"{article.title}\n{article.body_text}"
-        mentions = await _off_loop(_EXTRACTORS, self.campaigns.extract, text) if self.campaigns else ()
+        try:
+            mentions = await _off_loop(_EXTRACTORS, self.campaigns.extract, text) if self.campaigns else ()
+        except Exception as exc:
+            return ArticleResult(link.url, error, title=link.title, error=_page_bug(self.source.id, link.url, exc))
         # the validators in the same transaction as the version they vouch for
         validators = Validators(response.headers.get("etag"), response.headers.get("last-modified"), response.status)
         stored = await self.store.submit(self.source.id, article, mentions=mentions, validators=(link.url, validators))
@@ -424,6 +429,15 @@ class Crawl:
             stored.article_id,
         )
         return result
+
+
+def _page_bug(source_id: str, url: str, exc: Exception) -> str:
+    """One line for a page whose handling raised unexpectedly: logged once with its URL (the traceback
+    only at DEBUG), and returned as the page's error, which reports and the source's health show."""
+    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+    log.warning("%s: %s: page failed: %s", source_id, url, reason)
+    log.debug("%s: %s: traceback", source_id, url, exc_info=exc)
+    return reason
 
 
 def extracted_json(article: ExtractedArticle) -> dict[str, Any]:
