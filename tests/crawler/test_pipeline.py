@@ -248,7 +248,9 @@ def _breaks_on(monkeypatch, url: str) -> None:
     monkeypatch.setattr(Adapter, "parse_article", breaking)
 
 
-def test_a_page_whose_extraction_raises_fails_alone_and_is_retried(mirror, sqlite_store, tmp_path, monkeypatch, caplog) -> None:
+def test_a_page_whose_extraction_raises_fails_alone_and_is_retried(
+    mirror, sqlite_store, tmp_path, monkeypatch, caplog
+) -> None:
     import logging
 
     site = mirror.sites["spp"]
