@@ -230,6 +230,9 @@ class Settings(_Strict):
     )
     lexicon: str | None = Field(None, description="extra campaign lexicon (YAML), relative to this file")
     recheck: list[RecheckBand] = Field(default_factory=lambda: list(DEFAULT_RECHECK))
+    recheck_within: Duration = Field(
+        timedelta(days=7), description="every stored article, of any age, listed or not, is re-checked this often"
+    )
 
     @property
     def recheck_schedule(self) -> list[tuple[timedelta, timedelta | None]]:
