@@ -376,10 +376,10 @@ def parse_config(text: str, name: str = "sources.yaml", base: Path | None = None
         _check_size(root, name)  # before anything expands the aliases
         data = yaml.safe_load(text)
     except yaml.reader.ReaderError as exc:  # a NUL or control character: no mark, a character position
-        line = text.count("\n", 0, exc.position) + 1
+        position: int = exc.position
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
         message = f"invalid YAML: control character U+{code:04X} is not allowed"
-        raise ConfigError([ConfigIssue(name, line, "", message)]) from None
+        raise ConfigError([ConfigIssue(name, text.count("\n", 0, position) + 1, "", message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -7,10 +7,10 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from crawler.config import load_config
-from crawler.dates import BEIJING
 from sqlalchemy import text
 
+from crawler.config import load_config
+from crawler.dates import BEIJING
 from crawler.pipeline import CrawlReport, vanished_from_list
 from storage.clock import utcnow
 from storage.models import EventKind
