@@ -36,7 +36,8 @@ from pydantic import (
 from crawler.durations import format_duration, parse_duration
 
 DEFAULT_CONFIG = Path("sources.yaml")
-MAX_CONFIG_CHARS = 1_000_000  # thousands of sources fit in a tenth of this
+MAX_CONFIG_CHARS = 1_000_000  # thousands of sources fit in a tenth of this; the main file and its includes together
+MAX_SOURCES = 10_000  # sources across all files: a hundred times the shipped set, still read in seconds
 MAX_CONFIG_NODES = 200_000  # values after alias expansion
 MAX_CONFIG_DEPTH = 32
 CONFIG_ENV = "PROCWATCH_CONFIG"
@@ -229,6 +230,9 @@ class Settings(_Strict):
     )
     lexicon: str | None = Field(None, description="extra campaign lexicon (YAML), relative to this file")
     recheck: list[RecheckBand] = Field(default_factory=lambda: list(DEFAULT_RECHECK))
+    recheck_within: Duration = Field(
+        timedelta(days=7), description="every stored article, of any age, listed or not, is re-checked this often"
+    )
 
     @property
     def recheck_schedule(self) -> list[tuple[timedelta, timedelta | None]]:
@@ -297,18 +301,49 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     except OSError as exc:
         raise ConfigError([ConfigIssue(name, None, "", exc.strerror or str(exc))]) from None
     config = parse_config(text, name, base=path)
+    budget = _Budget()
+    budget.take(name, text, len(config.sources))
     if config.include:
-        _include(config, path)
+        _include(config, path, budget)
     return config
 
 
-def _include(config: Config, path: Path) -> None:
+@dataclass
+class _Budget:
+    """What the main file and every file it includes may add up to: the per-file cap alone let a
+    hundred includes of 100,000 sources take 100 s and 1.8 GB."""
+
+    chars: int = 0
+    sources: int = 0
+
+    def take(self, name: str, text: str, sources: int) -> None:
+        self.chars += len(text)
+        self.sources += sources
+        if self.chars > MAX_CONFIG_CHARS:
+            message = f"the sources files, all files together, are over {MAX_CONFIG_CHARS:,} characters"
+            raise ConfigError([ConfigIssue(name, None, "", message)])
+        if self.sources > MAX_SOURCES:
+            message = f"more than {MAX_SOURCES:,} sources in all files together"
+            raise ConfigError([ConfigIssue(name, None, "", message)])
+
+
+def _include(config: Config, path: Path, budget: _Budget) -> None:
     """Add the sources of every file the ``include`` patterns name (sorted, each file once), so users add
     portals in files of their own (``sources.d/mine.yaml``) without editing the shipped ones. An
-    included file holds ``sources:`` only; a pattern without wildcards must name a file."""
+    included file holds ``sources:`` only; a pattern without wildcards must name a file. Only files
+    in the sources file's directory or below are read: an include is not a way to read /etc."""
     files: list[Path] = []
+    home = path.parent.resolve()
     for index, pattern in enumerate(config.include):
-        matches = sorted(path.parent.glob(pattern))
+        outside = config.issue(("include", index), f"{pattern}: outside {path.parent}/ (includes stay below it)")
+        if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+            raise ConfigError([outside])
+        try:
+            matches = sorted(path.parent.glob(pattern))
+        except (ValueError, NotImplementedError) as exc:
+            raise ConfigError([config.issue(("include", index), f"{pattern}: not a usable pattern ({exc})")]) from None
+        if any(not m.resolve().is_relative_to(home) for m in matches):
+            raise ConfigError([outside])  # a symbolic link out of the directory
         if not matches and not any(c in pattern for c in "*?["):
             raise ConfigError([config.issue(("include", index), f"{pattern}: file not found")])
         files += [m for m in matches if m.is_file() and m.resolve() != path.resolve() and m not in files]
@@ -318,6 +353,7 @@ def _include(config: Config, path: Path) -> None:
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError([ConfigIssue(str(file), None, "", f"cannot read: {exc}")]) from None
         part = parse_config(text, str(file), base=file)
+        budget.take(str(file), text, len(part.sources))
         extra = sorted(part.model_fields_set - {"sources", "path"})
         if extra:
             line = _line_of(part._root, (extra[0],))
@@ -339,6 +375,11 @@ def parse_config(text: str, name: str = "sources.yaml", base: Path | None = None
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         _check_size(root, name)  # before anything expands the aliases
         data = yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:  # a NUL or control character: no mark, a character position
+        position: int = exc.position
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        message = f"invalid YAML: control character U+{code:04X} is not allowed"
+        raise ConfigError([ConfigIssue(name, text.count("\n", 0, position) + 1, "", message)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

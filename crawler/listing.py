@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from publicsuffixlist import PublicSuffixList
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.dates import parse_date
@@ -50,18 +53,30 @@ def clean_url(href: str, base: str) -> str | None:
     return url if len(url) <= MAX_URL else None  # no article lives at a 2 KB address; storage keys stop there
 
 
+# The list shipped inside the package (dated in its version): read once, never fetched at run time.
+_SUFFIXES = PublicSuffixList()
+_LOCAL = ("127.0.0.1", "localhost", "::1")
+
+
+@lru_cache(maxsize=4096)
 def site_key(host: str) -> str:
-    """The part of a host name that identifies a site: ``www.spp.gov.cn`` -> ``spp.gov.cn``."""
-    host = host.lower().split(":")[0]
-    return host[4:] if host.startswith("www.") else host
+    """The registrable domain that identifies a site, by the public-suffix list: ``www.spp.gov.cn`` and
+    ``news.spp.gov.cn`` -> ``spp.gov.cn``, but ``www.gov.cn`` stays itself (gov.cn is a public suffix,
+    shared by every ministry and province). An IP address or a bare suffix is its own site."""
+    host = (urlsplit(f"//{host}").hostname or "").rstrip(".")
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    return _SUFFIXES.privatesuffix(host) or host
 
 
 def same_site(url: str, other: str) -> bool:
     a, b = urlsplit(url), urlsplit(other)
-    if a.hostname in ("127.0.0.1", "localhost", "::1") or b.hostname in ("127.0.0.1", "localhost", "::1"):
+    if a.hostname in _LOCAL or b.hostname in _LOCAL:
         return a.netloc == b.netloc  # local mirrors tell sites apart by port
-    key_a, key_b = site_key(a.netloc), site_key(b.netloc)
-    return key_a == key_b or key_a.endswith("." + key_b) or key_b.endswith("." + key_a)
+    return site_key(a.netloc) == site_key(b.netloc)
 
 
 def on_source_sites(link: str, list_url: str, homepage: str | None, hosts: Sequence[str]) -> bool:

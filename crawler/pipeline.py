@@ -179,6 +179,7 @@ class _Run:
     report: CrawlReport
     list_responses: dict[str, Response] = field(default_factory=dict)  # validators saved at the end
     vanished: list[str] = field(default_factory=list)  # links that left a list page from its middle
+    snapshots: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)  # list -> (vanished, shown)
 
 
 @dataclass
@@ -208,6 +209,7 @@ class Crawl:
             links = await self._collect_links(run)
             if report.ok:
                 await self._fetch_articles(links, run)
+                await self._settle_snapshots(run)
                 # The list pages' validators last, and only when every listed article was stored: else
                 # the next run must read the lists again to find the ones that failed.
                 if not report.deferred and not any(article.outcome in FAILED for article in report.articles):
@@ -232,6 +234,15 @@ class Crawl:
                     backoff=self.backoff,
                 )
         return report
+
+    async def _settle_snapshots(self, run: _Run) -> None:
+        """Drop from each list snapshot the vanished links that were checked; those that failed or were
+        not reached (the per-crawl cap) stay, to be checked by the next run."""
+        checked = {a.url for a in run.report.articles if a.outcome not in FAILED}
+        for url, (vanished, current) in run.snapshots.items():
+            pending = [u for u in vanished if u not in checked]
+            if pending != vanished:
+                await self.store.run(self.store.update_listing, url, pending + current)
 
     async def _get(self, url: str, *, conditional: bool) -> Response:
         validators = await self.store.read(self.store.get_validators, url) if conditional and not self.dry_run else None
@@ -318,8 +329,13 @@ class Crawl:
                     links.setdefault(link.url, link)
             if url in first_pages and not self.dry_run:
                 current = [link.url for link in page.links]
-                previous = await self.store.run(self.store.update_listing, url, current)
-                run.vanished += vanished_from_list(previous or [], current)
+                previous = await self.store.read(self.store.listing, url)
+                vanished = vanished_from_list(previous or [], current)
+                # What left the list stays at the head of the snapshot until it is checked: a run killed
+                # in between leaves it for the next, which finds it vanished again (_settle_snapshots).
+                await self.store.run(self.store.update_listing, url, vanished + current)
+                run.vanished += vanished
+                run.snapshots[url] = (vanished, current)
             remaining = budget
             for next_url in page.next_pages:
                 if remaining <= 0:
@@ -399,6 +415,8 @@ class Crawl:
             )
         except ExtractionError as exc:
             return ArticleResult(link.url, error, title=link.title, error=str(exc).removeprefix(f"{link.url}: "))
+        except Exception as exc:  # a bug on one page (e.g. in body finding) fails that page, not the crawl
+            return ArticleResult(link.url, error, title=link.title, error=_page_bug(self.source.id, link.url, exc))
         if article.published_at is None and link.listed_at is not None:
             article = article.with_changes(published_at=link.listed_at)
         result = ArticleResult(
@@ -413,7 +431,10 @@ class Crawl:
             result.extracted = article
             return result
         text = f"{article.title}\n{article.body_text}"
-        mentions = await _off_loop(_EXTRACTORS, self.campaigns.extract, text) if self.campaigns else ()
+        try:
+            mentions = await _off_loop(_EXTRACTORS, self.campaigns.extract, text) if self.campaigns else ()
+        except Exception as exc:
+            return ArticleResult(link.url, error, title=link.title, error=_page_bug(self.source.id, link.url, exc))
         # the validators in the same transaction as the version they vouch for
         validators = Validators(response.headers.get("etag"), response.headers.get("last-modified"), response.status)
         stored = await self.store.submit(self.source.id, article, mentions=mentions, validators=(link.url, validators))
@@ -424,6 +445,15 @@ class Crawl:
             stored.article_id,
         )
         return result
+
+
+def _page_bug(source_id: str, url: str, exc: Exception) -> str:
+    """One line for a page whose handling raised unexpectedly: logged once with its URL (the traceback
+    only at DEBUG), and returned as the page's error, which reports and the source's health show."""
+    reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+    log.warning("%s: %s: page failed: %s", source_id, url, reason)
+    log.debug("%s: %s: traceback", source_id, url, exc_info=exc)
+    return reason
 
 
 def extracted_json(article: ExtractedArticle) -> dict[str, Any]:

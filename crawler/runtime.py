@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -82,6 +83,7 @@ def compare(old: Config, new: Config) -> ConfigChanges:
 
 
 # Settings the fetcher is built from: a change to one of these means a new fetcher.
+RECHECK_EVERY = timedelta(minutes=5)  # the daemon's default re-check cycle (--recheck-every)
 FETCHER_SETTINGS = ("user_agent", "concurrency", "min_delay", "timeout", "max_bytes", "max_redirects", "retries")
 
 
@@ -233,7 +235,8 @@ class Runtime:
                         state.consecutive_failures,
                     )
                     return None
-            report = await self.crawl_of(source, recheck_listed=False, backoff=self.backoff).run()
+            # the same policy as `procwatch fetch`: every listed article is asked for conditionally
+            report = await self.crawl_of(source, backoff=self.backoff).run()
         except Exception as exc:  # a bug or a broken database must not take the daemon down
             if isinstance(exc, DBAPIError | OSError):  # the database or the disk: one line, not a traceback
                 log.error(
@@ -278,15 +281,36 @@ class Runtime:
             self._unrecorded[source_id] = _Unrecorded(failures, f"{type(exc).__name__}: {exc}"[:2000], until)
 
     async def recheck(
-        self, *, source_id: str | None = None, limit: int = 500, now: datetime | None = None
+        self,
+        *,
+        source_id: str | None = None,
+        limit: int = 500,
+        now: datetime | None = None,
+        every: timedelta = RECHECK_EVERY,
     ) -> list[CrawlReport]:
-        """Re-fetch the known articles whose age band says they are due (newsdiffs' rhythm); one report
-        per source. Articles of sources no longer configured, or disabled, are left alone."""
-        schedule = self.config.settings.recheck_schedule
-        due = await self.store.run(self.store.articles_due, source_id, schedule, now=now, limit=limit)
+        """Re-fetch known articles (conditional GET); one report per source. Due are: young articles by
+        their age band (newsdiffs' rhythm), and, whatever their age and whether listed or not, each
+        source's longest-unchecked articles, within a budget that re-checks every stored article within
+        settings.recheck_within when this runs ``every`` (see :func:`recheck_budget`). Articles of
+        sources no longer configured, or disabled, are left alone."""
+        settings = self.config.settings
+        now = now or utcnow()
+        due = await self.store.run(self.store.articles_due, source_id, settings.recheck_schedule, now=now, limit=limit)
         by_source: dict[str, list[str]] = defaultdict(list)
         for article in due:
             by_source[article.source_id].append(article.url)
+        counts = await self.store.read(self.store.article_counts)
+        for sid, count in counts.items():
+            if (source_id is None or sid == source_id) and self.source(sid) is not None:
+                stale = await self.store.read(
+                    self.store.stalest_articles,
+                    sid,
+                    checked_before=now - settings.recheck_within / 2,
+                    limit=recheck_budget(count, settings.recheck_within, every),
+                )
+                urls = [a.url for a in stale if a.url not in by_source.get(sid, [])]
+                if urls:
+                    by_source[sid] += urls
         reports = []
         for sid, urls in by_source.items():
             source = self.source(sid)
@@ -296,16 +320,18 @@ class Runtime:
                 reports.append(report)
         return reports
 
-    async def scheduled_recheck(self) -> None:
-        """The daemon's periodic re-check job: never raises; feeds follow what it found."""
+    async def scheduled_recheck(self, every: timedelta = RECHECK_EVERY) -> list[CrawlReport]:
+        """The daemon's periodic re-check job, run ``every`` so long: never raises; feeds follow what it
+        found."""
         try:
-            reports = await self.recheck()
+            reports = await self.recheck(every=every)
             await self.store.run(analyze, self.store.engine, light=True)  # keep the planner's statistics fresh
         except Exception:
             log.exception("re-check failed")
-            return
+            return []
         if any(r.changed_anything for r in reports):
             await self.rebuild_feeds()
+        return reports
 
     async def rebuild_feeds(self) -> None:
         """Write the static feeds (``--feeds-out``) after a change; the server reads the database itself."""
@@ -355,6 +381,14 @@ class Runtime:
         failing = sum(1 for s in sources.values() if s["consecutive_failures"])
         status = "failing" if failing or database_error else "ok"
         return {"status": status, "database_error": database_error, "sources": sources, "failing_sources": failing}
+
+
+def recheck_budget(articles: int, bound: timedelta, every: timedelta) -> int:
+    """Re-check requests per source and cycle that keep the bound: an article becomes due once unchecked
+    for half the bound, and the due queue (at most ``articles``, oldest-checked first) must drain within
+    the other half: ``ceil(articles / ((bound / 2) / every))``, at least 1."""
+    cycles = max(1, int((bound / 2) / every))
+    return max(1, math.ceil(articles / cycles))
 
 
 @dataclass(frozen=True)

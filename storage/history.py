@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, col, select
 
@@ -96,6 +96,25 @@ class HistoryQueries(Repository):
         statement = statement.order_by(col(Article.last_checked)).limit(limit)
         with Session(self.read_engine, expire_on_commit=False) as session:
             return list(session.exec(statement).all())
+
+    def stalest_articles(self, source_id: str, *, checked_before: datetime, limit: int) -> list[Article]:
+        """A source's articles (live or removed, of any age) last checked before ``checked_before``,
+        longest unchecked first: the re-check bound's queue."""
+        statement = (
+            select(Article)
+            .where(Article.source_id == source_id)
+            .where(or_(col(Article.last_checked).is_(None), col(Article.last_checked) <= checked_before))
+            .order_by(col(Article.last_checked).asc().nulls_first())
+            .limit(limit)
+        )
+        with Session(self.read_engine, expire_on_commit=False) as session:
+            return list(session.exec(statement).all())
+
+    def article_counts(self) -> dict[str, int]:
+        """Stored articles per source."""
+        statement = select(Article.source_id, func.count()).group_by(Article.source_id)
+        with Session(self.read_engine) as session:
+            return {source_id: count for source_id, count in session.exec(statement).all()}
 
     def events(
         self,

@@ -38,6 +38,12 @@ class SourceRepository(Repository):
             session.add(row)
             return previous
 
+    def listing(self, list_url: str) -> list[str] | None:
+        """What a list page showed last time (None if never read)."""
+        with Session(self.read_engine) as session:
+            row = session.get(Listing, list_url)
+            return (row.urls.split("\n") if row.urls else []) if row else None
+
     # -- HTTP validators ---------------------------------------------------------------------------
 
     def get_validators(self, url: str) -> Validators | None:

@@ -121,6 +121,9 @@ def extract_command(
             article = extract_article(data, url, encoding=encoding)
     except ExtractionError as exc:
         fail(f"error: {exc}", 1)
+    except Exception as exc:  # a bug on this page: one line naming it, as a crawl records it
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        fail(f"error: {target}: cannot extract the page: {reason}", 1)
     if json:
         print_json(article_json(article, html=html))
     else:

@@ -116,7 +116,7 @@ class ClusterWorker(Service):
         @self.app.periodic(cron=recheck_schedule, periodic_id="recheck")
         @self.app.task(name="procwatch.recheck", queue=QUEUE, queueing_lock="procwatch.recheck", lock="recheck")
         async def recheck_task(timestamp: int) -> None:
-            await self.runtime.scheduled_recheck()
+            await self.runtime.scheduled_recheck(options.recheck_every)
 
         self.crawl_task = crawl
 

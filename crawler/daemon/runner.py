@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -79,7 +80,8 @@ class Daemon(Service):
         self.scheduler.add_job(
             self._tracked,
             "interval",
-            args=[self.runtime.scheduled_recheck, RECHECK_JOB],
+            # the cycle sets the re-check budget that keeps settings.recheck_within
+            args=[functools.partial(self.runtime.scheduled_recheck, self.options.recheck_every), RECHECK_JOB],
             seconds=self.options.recheck_every.total_seconds(),
             id=RECHECK_JOB,
             max_instances=1,

@@ -7,9 +7,11 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import text
+
 from crawler.config import load_config
 from crawler.dates import BEIJING
-from crawler.pipeline import vanished_from_list
+from crawler.pipeline import CrawlReport, vanished_from_list
 from storage.clock import utcnow
 from storage.models import EventKind
 from tests.conftest import crawl, runtime_for
@@ -132,3 +134,56 @@ def test_history_diff_and_changes_commands(mirror, tmp_path) -> None:
     changes = json.loads(cli("changes", "--db", db, "--json").stdout)
     assert [(c["kind"], c["url"]) for c in changes] == [("edited", url)]
     assert changes[0]["at"].endswith("+08:00")
+
+
+def _dated(mirror, site_id: str, year: int) -> None:
+    for article in mirror.sites[site_id].articles:
+        article.published = f"{year}-03-01 10:00:00"
+    mirror.publish(site_id)
+
+
+def test_the_daemons_crawl_finds_a_quiet_edit_of_a_listed_2019_article_at_once(mirror, sqlite_store, tmp_path) -> None:
+    """The daemon and `fetch` follow one policy: every listed article gets a conditional request on
+    every crawl, however old, so an edit that leaves the list unchanged (it answers 304) is seen."""
+    config = load_config(mirror.write_config(tmp_path / "sources.yaml"))
+    _dated(mirror, "spp", 2019)
+
+    async def daemon_crawl() -> CrawlReport | None:
+        async with runtime_for(config, sqlite_store) as runtime:
+            return await runtime.crawl("spp")
+
+    asyncio.run(daemon_crawl())
+    url = mirror.edit("spp", 1, body=mirror.article("spp", 1).body + "\n(本文有更新)会议决定追加部署。")
+    report = asyncio.run(daemon_crawl())
+    assert report is not None and [a.outcome for a in report.articles if a.url == url] == ["changed"]
+    fetched = crawl(mirror, sqlite_store, tmp_path, "spp")  # fetch agrees: nothing left to find
+    assert fetched.count("changed") == 0 and fetched.count("not_modified") == len(fetched.articles)
+
+
+def test_every_stored_article_of_any_age_is_rechecked_within_the_bound(mirror, sqlite_store, tmp_path) -> None:
+    """An article no list shows any more, published in 2009, is re-checked within settings.recheck_within
+    (compressed here to 1 hour, with the daemon's 5-minute re-check cycle), oldest-checked first, a few
+    requests per source per cycle."""
+    path = mirror.write_config(tmp_path / "sources.yaml")
+    path.write_text(path.read_text(encoding="utf-8").replace("settings:", "settings:\n  recheck_within: 1h"))
+    config = load_config(path)
+    _dated(mirror, "spp", 2009)
+    crawl(mirror, sqlite_store, tmp_path, "spp", backfill=3)
+    urls = [mirror.url("spp", a.path) for a in mirror.sites["spp"].articles]
+    with sqlite_store.transaction() as session:  # checked long ago, the edited one most recently
+        for minutes, url in zip((300, 200, 100), urls, strict=True):
+            session.execute(
+                text("UPDATE article SET last_checked = :at WHERE url = :url"),
+                {"at": utcnow() - timedelta(minutes=minutes), "url": url},
+            )
+    edited = mirror.edit("spp", 2, body=mirror.article("spp", 2).body + "\n(本文有更新)会议决定追加部署。")
+    mirror.delist("spp", 2)  # no list shows it any more
+
+    async def cycles(count: int) -> list[CrawlReport]:
+        async with runtime_for(config, sqlite_store) as runtime:
+            return [r for _ in range(count) for r in await runtime.scheduled_recheck(every=timedelta(minutes=5))]
+
+    # budget = ceil(3 articles / (30 min / 5 min)) = 1 request per cycle; the bound holds after 6 cycles
+    reports = asyncio.run(cycles(3))
+    assert [len(r.articles) for r in reports] == [1, 1, 1]
+    assert [a.outcome for r in reports for a in r.articles if a.url == edited] == ["changed"]

@@ -337,3 +337,55 @@ def test_hostile_sources_files_are_refused_quickly_with_one_line(text: str, mess
     with pytest.raises(ConfigError, match=re.escape(message)) as raised:
         load_config(path)  # before the bounds, the alias bomb never returned
     assert len(str(raised.value).splitlines()) == 1 and str(path) in str(raised.value)
+
+
+def _one_line_error(path: Path) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def test_control_characters_and_nul_are_one_line_naming_file_and_line(tmp_path) -> None:
+    for bad in ("\x00", "\x07"):
+        path = tmp_path / "sources.yaml"
+        path.write_text(VALID.replace("最高人民检察院", f"最高人民{bad}检察院"), encoding="utf-8")
+        message = _one_line_error(path)
+        assert message.startswith(f"{path}:3: ") and "control character" in message, message
+        # procwatch check says the same, without a traceback
+        ran = run_cli("check", "--config", str(path))
+        assert ran.returncode == 2 and f"{path}:3:" in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_an_include_outside_the_config_directory_is_refused_in_one_line(tmp_path) -> None:
+    for pattern in ("/etc/passwd", "/etc/*", "../*.yaml"):
+        path = tmp_path / "conf" / "sources.yaml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f"include: ['{pattern}']\n" + VALID, encoding="utf-8")
+        message = _one_line_error(path)
+        assert message.startswith(f"{path}:1: include[0]: ") and "outside" in message, message
+
+
+def test_includes_share_one_budget_of_characters_and_sources(tmp_path, monkeypatch) -> None:
+    import crawler.config
+
+    one = "sources:\n" + "".join(
+        f"  - {{id: s{i}, name: 源, adapter: trs, lists: ['https://www.spp.gov.cn/{i}/'], schedule: {{every: 1h}}}}\n"
+        for i in range(50)
+    )
+    part = tmp_path / "sources.d"
+    part.mkdir()
+    for n in range(4):
+        (part / f"{n}.yaml").write_text(one.replace("id: s", f"id: p{n}-"), encoding="utf-8")
+    path = tmp_path / "sources.yaml"
+    path.write_text("include: ['sources.d/*.yaml']\n", encoding="utf-8")
+    assert len(load_config(path).sources) == 200
+    # each file is under the per-file cap, together they are over the total one
+    monkeypatch.setattr(crawler.config, "MAX_CONFIG_CHARS", len(one) + 300)
+    message = _one_line_error(path)
+    assert message.startswith(str(part / "1.yaml")) and "all files together" in message, message
+    monkeypatch.undo()
+    monkeypatch.setattr(crawler.config, "MAX_SOURCES", 120)
+    message = _one_line_error(path)
+    assert message.startswith(str(part / "2.yaml")) and "more than 120 sources" in message, message

@@ -201,3 +201,37 @@ def test_a_daemon_killed_at_random_points_loses_no_article_and_no_edit_on_postgr
 
     _reset_postgres(postgres_url)
     daemon_crash_run(postgres_url, tmp_path, seed=4)
+
+
+def test_a_removal_survives_a_sigkill_right_after_the_list_snapshot_is_written(tmp_path) -> None:
+    """The article that left the list must be checked by a later run even when the run that saw it
+    leave was killed before checking it (the list snapshot no longer shows it)."""
+    import asyncio
+
+    from tests.support.waiting import until
+
+    with Mirror(default_sites()) as mirror:
+        config = mirror.write_config(tmp_path / "sources.yaml")
+        db = str(tmp_path / "removals.sqlite3")
+        command = [sys.executable, "-m", "crawler", "fetch", "spp", "--config", str(config), "--db", db]
+        first = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert first.returncode == 0, first.stderr
+        gone = mirror.delist("spp", 0, remove_page=True)  # off the list, older ones stay: taken down
+        server, path = mirror.servers["spp"], gone.split(str(mirror.servers["spp"].base_url), 1)[1]
+        server.requests.clear()
+        server.delay = 5.0  # every answer waits: the kill lands while the removed page is being asked for
+        process = subprocess.Popen(
+            [*command, "--no-recheck"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            # the list was read and its snapshot written before the vanished article is requested
+            assert asyncio.run(until(lambda: server.requests[path] > 0, 60)), dict(server.requests)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(30)
+        server.delay = 0.0
+        later = subprocess.run([*command, "--no-recheck", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert later.returncode == 0, later.stderr
+        with sqlite3.connect(db) as connection:
+            (status,) = connection.execute("SELECT status FROM article WHERE url = ?", (gone,)).fetchone()
+        assert status == "removed"

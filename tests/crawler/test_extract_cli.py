@@ -84,3 +84,18 @@ def test_fetch_dry_run_shows_what_would_be_stored_per_article(mirror, tmp_path: 
     as_json = runner.invoke(app, ["fetch", "spp", "--dry-run", "--limit", "1", "--json", "--config", config, "--db", str(db)])
     extracted = json.loads(as_json.output)["articles"][0]["extracted"]
     assert extracted["status"] == "ok" and extracted["rules"]["body"] and extracted["body_text"]
+
+
+def test_a_page_whose_extraction_raises_gets_one_line_naming_it(tmp_path, monkeypatch) -> None:
+    import crawler.extract
+
+    def breaking(*args: object, **kwargs: object) -> None:
+        raise ValueError("zip() argument 2 is longer than argument 1")
+
+    monkeypatch.setattr(crawler.extract, "extract_article", breaking)
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><p>正文</p></body></html>", encoding="utf-8")
+    result = runner.invoke(app, ["extract", str(page)])
+    assert result.exit_code == 1 and not isinstance(result.exception, ValueError)
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: {page}: cannot extract the page: ValueError: zip() argument 2 is longer than argument 1"]
