@@ -266,6 +266,8 @@ def test_a_page_whose_extraction_raises_fails_alone_and_is_retried(
     assert len(logged) == 1 and logged[0].levelno == logging.WARNING and logged[0].exc_info is None
     state = sqlite_store.source_state("spp")  # the source answered; its state names the page and why
     assert state.consecutive_failures == 0 and broken in state.last_error and "ValueError" in state.last_error
+    health = runtime_for(load_config(tmp_path / "sources.yaml"), sqlite_store).health(lambda ids: {})
+    assert f"{broken}: ValueError" in health["sources"]["spp"]["last_error"]  # /healthz names the page
     # the lists' validators were not kept: the next run reads them again and retries the page
     monkeypatch.undo()
     second = crawl(mirror, sqlite_store, tmp_path, "spp", backfill=3, recheck_listed=False)
