@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,11 +19,31 @@ from storage.models import HttpValidator, Listing, SourceState
 BackoffPolicy = Callable[[int], timedelta]
 
 
+#: the columns' sizes (models.HttpValidator): a longer value would be kept cut, and sent back wrong
+ETAG_CHARS, LAST_MODIFIED_CHARS = 512, 128
+_HEADER_TEXT = re.compile(r"[\x20-\x7e\t]*")  # what an HTTP header value can carry unchanged
+
+
+def verbatim(value: str | None, limit: int) -> str | None:
+    """A validator that can be sent back exactly as it came (printable ASCII, within its column), or
+    None: a cut or non-ASCII ETag made every later conditional request fail, so edits went unseen."""
+    if value is None or len(value) > limit or not _HEADER_TEXT.fullmatch(value):
+        return None
+    return value
+
+
 @dataclass(frozen=True)
 class Validators:
+    """An ETag / Last-Modified pair as it may be sent back: values that cannot be are dropped (a full
+    GET then), whether they come from an answer or from a row an older procwatch stored."""
+
     etag: str | None
     last_modified: str | None
     status: int = 200  # the answer they came with
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "etag", verbatim(self.etag, ETAG_CHARS))
+        object.__setattr__(self, "last_modified", verbatim(self.last_modified, LAST_MODIFIED_CHARS))
 
 
 class SourceRepository(Repository):
@@ -54,10 +75,11 @@ class SourceRepository(Repository):
     def save_validators(
         self, url: str, *, etag: str | None, last_modified: str | None, status: int, at: datetime | None = None
     ) -> None:
+        sendable = Validators(etag, last_modified, status)
         with self.transaction() as session:
             row = session.get(HttpValidator, url) or HttpValidator(url=url, checked_at=at or utcnow())
             if status != 304:  # a 304 confirms the validators we sent; keep them
-                row.etag, row.last_modified = etag, last_modified
+                row.etag, row.last_modified = sendable.etag, sendable.last_modified
             row.last_status, row.checked_at = status, at or utcnow()
             session.add(row)
 
