@@ -379,6 +379,8 @@ class Fetcher:
             raise TransportError(url, f"connection broken: {exc or type(exc).__name__}", retryable=True) from None
         except httpx.InvalidURL as exc:
             raise TransportError(url, f"invalid URL: {exc}", retryable=False) from None
+        except httpx.UnsupportedProtocol as exc:  # a redirect to file:, ftp:, gopher: ...: this page fails
+            raise TransportError(url, f"unsupported URL scheme: {exc}", retryable=False) from None
         finally:
             self._in_use[key] -= 1
             if not self._in_use[key]:
