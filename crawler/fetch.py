@@ -33,6 +33,7 @@ from crawler.addresses import PublicOnlyBackend, is_public
 from crawler.blocked import blocked_reason
 from crawler.config import Settings
 from crawler.decode import Decoded, decode_html
+from crawler.encodings import ACCEPTED, BoundedDecoder, EncodingError, OverBudget
 from crawler.robots import RobotsCache
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
@@ -187,6 +188,7 @@ class Fetcher:
                 "User-Agent": user_agent,
                 "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
                 "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5",
+                "Accept-Encoding": ACCEPTED,
             },
             "transport": transport,
         }
@@ -341,10 +343,12 @@ class Fetcher:
                     if declared.isdigit() and int(declared) > self.max_bytes:
                         raise TooLarge(url, f"body of {int(declared):,} bytes exceeds the {self.max_bytes:,} byte cap")
                     body = bytearray()
-                    async for chunk in reply.aiter_bytes():
-                        body += chunk
+                    # decoded here, within the cap at every layer: httpx inflates a chunk in one call
+                    decoder = BoundedDecoder(reply.headers.get("content-encoding", ""), self.max_bytes)
+                    async for chunk in reply.aiter_raw():
+                        body += decoder.feed(chunk)
                         if len(body) > self.max_bytes:
-                            raise TooLarge(url, f"body exceeds the {self.max_bytes:,} byte cap")
+                            raise OverBudget
                     return Response(
                         url=str(reply.url),
                         requested_url=url,
@@ -353,6 +357,10 @@ class Fetcher:
                         content=bytes(body),
                         elapsed=time.monotonic() - started,
                     )
+        except OverBudget:
+            raise TooLarge(url, f"body exceeds the {self.max_bytes:,} byte cap once decoded") from None
+        except EncodingError as exc:
+            raise TransportError(url, str(exc), retryable=False) from None
         except TimeoutError:
             raise TransportError(url, f"no complete answer within {self.deadline:.0f} s", retryable=True) from None
         except httpx.TimeoutException as exc:
