@@ -416,7 +416,9 @@ class Crawl:
         mentions = await _off_loop(_EXTRACTORS, self.campaigns.extract, text) if self.campaigns else ()
         # the validators in the same transaction as the version they vouch for
         validators = Validators(response.headers.get("etag"), response.headers.get("last-modified"), response.status)
-        stored = await self.store.submit(self.source.id, article, mentions=mentions, validators=(link.url, validators))
+        stored = await self.store.submit(
+            self.source.id, article, mentions=mentions, validators=(link.url, validators), baseline=self.backfill > 0
+        )
         result.outcome = ArticleOutcome(stored.kind)
         result.duplicate_of, result.version_id, result.article_id = (
             stored.duplicate_of,

@@ -18,15 +18,21 @@ class Found:
     contexts: list[str] = field(default_factory=lambda: ["开展“检察护企”专项行动"])
 
 
-def record(store: Store, url: str, source: str, day: int, names: list[str]):
+def record(store: Store, url: str, source: str, day: int, names: list[str], *, seen: int | None = None):
+    """A page published on March ``day``, observed on March ``seen`` (the same day unless told), by a
+    crawl after the source's first (its mentions are news, not the baseline)."""
+    if store.source_state(source) is None:
+        store.record_source_run(source, ok=True, at=datetime(2024, 1, 1, tzinfo=BEIJING))
     page = Page(url, f"标题{url}", f"正文 {url} 内容。", published_at=datetime(2024, 3, day, tzinfo=BEIJING))
-    outcome = store.record(source, page)
+    observed = datetime(2024, 3, seen or day, tzinfo=BEIJING)
+    outcome = store.record(source, page, fetched_at=observed)
     return store.record_mentions(
         article_id=outcome.article_id,
         version_id=outcome.version_id,
         source_id=source,
         mentions=[Found(n) for n in names],
         published_at=page.published_at,
+        seen_at=observed,
     )
 
 
@@ -65,10 +71,12 @@ def test_recording_the_same_version_twice_adds_no_mention(store: Store) -> None:
 
 def test_a_backfilled_older_article_becomes_the_first_mention(store: Store) -> None:
     record(store, "https://spp/new", "spp", 20, ["一号检察建议"])
-    record(store, "https://spp/old", "spp", 2, ["一号检察建议"])
+    record(store, "https://spp/old", "spp", 2, ["一号检察建议"], seen=21)
     spread = store.campaign_spread("一号检察建议")
     assert spread is not None and spread.first_article.url == "https://spp/old"
-    assert spread.campaign.first_seen_at == datetime(2024, 3, 2, tzinfo=BEIJING)
+    assert spread.campaign.first_published_at == datetime(2024, 3, 2, tzinfo=BEIJING)
+    # the origin moved back in time, but procwatch first saw the name on the 20th
+    assert spread.campaign.first_seen_at == datetime(2024, 3, 20, tzinfo=BEIJING)
 
 
 def test_listing_filters(store: Store) -> None:
