@@ -282,7 +282,7 @@ class CampaignRepository(Repository):
         exclude: Collection[str] = (),
         limit: int = 100,
     ) -> list[EmergingCampaign]:
-        """Names first seen (observed, not baseline) on or after ``since`` (so absent from every older article), mentioned by at
+        """Names first seen by procwatch (not at the first crawl) on or after ``since``, mentioned by at
         least ``min_sources`` sources, neither accepted nor muted, not in ``exclude`` (the lexicon);
         the most widely taken up first."""
         from sqlalchemy import func

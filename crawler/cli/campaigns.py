@@ -189,12 +189,12 @@ def show_command(
     )
     console.print(f"  …{campaign.first_context}…", markup=False)
     table = Table("first seen", "published", "source", "article", title="spread")
-    for item in timeline:
+    for row, article in spread.sources:
         table.add_row(
-            (item["first_seen_at"] or "")[:16].replace("T", " "),
-            (item["first_published_at"] or "")[:10],
-            item["source"],
-            item["title"] or "",
+            beijing_minute(row.first_seen_at) + (" (known)" if row.baseline else ""),
+            beijing_minute(row.first_published_at)[:10] if row.first_published_at else "",
+            row.source_id,
+            article.title if article else "",
         )
     console.print(table)
 

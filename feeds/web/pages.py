@@ -274,7 +274,11 @@ class WebView:
             "current": {**_version(current), "text": current.body_text} if current else None,
             "html_paragraphs": marked_paragraphs(current.body_text, campaign_names) if current else [],
             "campaigns": [
-                {"name": c.name, "new": c.first_article_id == article.id and not c.baseline, "page": _campaign_page(c.name)}
+                {
+                    "name": c.name,
+                    "new": c.first_article_id == article.id and not c.baseline,
+                    "page": _campaign_page(c.name),
+                }
                 for c, _ in found
             ],
             "versions": [_version(v) for v in versions],

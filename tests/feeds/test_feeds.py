@@ -229,7 +229,9 @@ def test_server_index_opml_health_and_no_traversal(client) -> None:
     index = client.get("/").text  # the overview page links its feeds for discovery (relative: no Host header)
     assert '<link rel="alternate" type="application/rss+xml" title="全部来源" href="/all.xml">' in index
     listing = client.get("/feeds").text  # every feed, for readers that discover from one page
-    assert listing.count('<link rel="alternate" type="application/rss+xml"') == len(client.get("/feeds.json").json()["feeds"])
+    assert listing.count('<link rel="alternate" type="application/rss+xml"') == len(
+        client.get("/feeds.json").json()["feeds"]
+    )
     assert client.get("/feeds.opml").text.count("<outline") >= 3
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["sources"]["spp"]["consecutive_failures"] == 0

@@ -45,7 +45,12 @@ def scenario() -> tuple[list[Recording], list[Recording]]:
         Recording("gszf", late_twin),  # an exact copy of a page earlier in this batch
         Recording("spp", replace(story, body_text=LONG + "\n补充:会议还研究了其他事项。")),  # an edit
         Recording("spp", backfill, [Found("一号检察建议")]),  # older than the first mention: moves it back
-        Recording("gszf", Page(GSZF.format(2, 7), "旧稿二", "回填的旧稿。" * 12, published_at=day(2)), [Found("旧提法")], baseline=True),
+        Recording(
+            "gszf",
+            Page(GSZF.format(2, 7), "旧稿二", "回填的旧稿。" * 12, published_at=day(2)),
+            [Found("旧提法")],
+            baseline=True,
+        ),
         Recording("gszf", before[2].page),  # unchanged
         Recording("gszf", copied),  # a copy already noted (earlier in this batch)
         Recording("spp", replace(fresh, body_text=fresh.body_text + "更正。")),  # the same URL again, edited

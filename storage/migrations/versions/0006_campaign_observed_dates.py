@@ -20,10 +20,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # plain ADD COLUMN (both databases have it): a batch copy of campaign would drop a table that
+    # campaign_mention and campaign_source reference, which SQLite refuses with foreign keys on
     for table in ("campaign", "campaign_source"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column("first_published_at", storage.types.UTCDateTime(timezone=True), nullable=True))
-            batch_op.add_column(sa.Column("baseline", sa.Boolean(), nullable=False, server_default=sa.false()))
+        op.add_column(table, sa.Column("first_published_at", storage.types.UTCDateTime(timezone=True), nullable=True))
+        op.add_column(table, sa.Column("baseline", sa.Boolean(), nullable=False, server_default=sa.false()))
     # first_seen_at held the publication date: keep it as such, then date each row by the recorded time of
     # the earliest version mentioning it (unchanged when no version is known, e.g. a republication's row)
     op.execute("UPDATE campaign SET first_published_at = first_seen_at")
@@ -42,7 +43,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("UPDATE campaign SET first_seen_at = first_published_at WHERE first_published_at IS NOT NULL")
     op.execute("UPDATE campaign_source SET first_seen_at = first_published_at WHERE first_published_at IS NOT NULL")
-    for table in ("campaign", "campaign_source"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column("baseline")
-            batch_op.drop_column("first_published_at")
+    for table in ("campaign", "campaign_source"):  # SQLite 3.35+ drops a column in place
+        op.drop_column(table, "baseline")
+        op.drop_column(table, "first_published_at")

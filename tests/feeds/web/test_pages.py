@@ -24,7 +24,9 @@ def test_every_page_renders_links_its_feed_and_has_a_json_twin(web, path) -> Non
     as_json = web.get(twin)
     assert as_json.status_code == 200 and as_json.headers["content-type"] == "application/json"
     negotiated = web.get(path, headers={"Accept": "application/json"}).json()
-    assert {k: v for k, v in negotiated.items() if k != "now"} == {k: v for k, v in as_json.json().items() if k != "now"}
+    assert {k: v for k, v in negotiated.items() if k != "now"} == {
+        k: v for k, v in as_json.json().items() if k != "now"
+    }
     assert f'href="{twin}"' in page.text  # the page links its twin
 
 
