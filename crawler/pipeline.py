@@ -437,7 +437,9 @@ class Crawl:
             return ArticleResult(link.url, error, title=link.title, error=_page_bug(self.source.id, link.url, exc))
         # the validators in the same transaction as the version they vouch for
         validators = Validators(response.headers.get("etag"), response.headers.get("last-modified"), response.status)
-        stored = await self.store.submit(self.source.id, article, mentions=mentions, validators=(link.url, validators))
+        stored = await self.store.submit(
+            self.source.id, article, mentions=mentions, validators=(link.url, validators), baseline=self.backfill > 0
+        )
         result.outcome = ArticleOutcome(stored.kind)
         result.duplicate_of, result.version_id, result.article_id = (
             stored.duplicate_of,

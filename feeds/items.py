@@ -146,10 +146,18 @@ def change_items(
     return items
 
 
+def _published(at: datetime | None) -> str:
+    """A publication date shown beside the date procwatch saw a name."""
+    return f"{_beijing(at):%Y-%m-%d}" if at else "日期不详"
+
+
 def campaign_items(
     store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
 ) -> list[FeedItem]:
-    rows = store.campaigns(source_id=source_ids[0] if source_ids and len(source_ids) == 1 else None, limit=query.limit)
+    # dated by when procwatch first saw each name; names known at the first crawl are not news
+    rows = store.campaigns(
+        source_id=source_ids[0] if source_ids and len(source_ids) == 1 else None, new_only=True, limit=query.limit
+    )
     names = {s.id: s.name for s in catalog.sources}
     rows = [(campaign, articles) for campaign, articles in rows if not query.q or query.q in campaign.name]
     firsts = store.articles_by_id([campaign.first_article_id for campaign, _ in rows])  # one query, not one per item
@@ -161,7 +169,8 @@ def campaign_items(
         body = (
             f"<p><mark>【{html.escape(campaign.name)}】</mark> <strong>新</strong>({kind})首次出现于"
             f"{html.escape(names.get(campaign.first_source_id, campaign.first_source_id))},"
-            f"{_beijing(campaign.first_seen_at):%Y-%m-%d %H:%M}(北京时间):"
+            f"{_beijing(campaign.first_seen_at):%Y-%m-%d %H:%M}(北京时间)首次发现,"
+            f"文章发布于 {_published(campaign.first_published_at)}:"
             f'<a href="{html.escape(link)}">{html.escape(first.title if first else link)}</a></p>'
             f"<blockquote>{mark_names(html.escape(campaign.first_context), [campaign.name])}</blockquote>"
             f"<p>已有 {articles} 篇文章提到。</p>"
@@ -203,7 +212,8 @@ def emerging_items(
         )
         body = (
             f"<p><mark>【{html.escape(campaign.name)}】</mark>:{len(row.sources)} 个来源、{row.articles} 篇文章提到,"
-            f"尚未收录于词表。首次出现于 {_beijing(campaign.first_seen_at):%Y-%m-%d %H:%M}(北京时间)。</p>"
+            f"尚未收录于词表。首次发现于 {_beijing(campaign.first_seen_at):%Y-%m-%d %H:%M}(北京时间),"
+            f"最早的文章发布于 {_published(campaign.first_published_at)}。</p>"
             f"<ol>{spread}</ol>"
         )
         became = row.sources[EMERGING_MIN_SOURCES - 1][0].first_seen_at
@@ -271,7 +281,7 @@ def _article_html(
     if found:
         labels = []
         for campaign, _ in found:
-            new = " <strong>新</strong>" if campaign.first_article_id == article.id else ""
+            new = " <strong>新</strong>" if campaign.first_article_id == article.id and not campaign.baseline else ""
             # 【】 shows in every reader, text-only ones included
             labels.append(f"<mark>【{html.escape(campaign.name)}】</mark>{new}")
         parts.append(f"<p>运动与提法:{'、'.join(labels)}</p>")

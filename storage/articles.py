@@ -120,11 +120,13 @@ class ArticleRepository(CampaignRepository):
         *,
         fetched_at: datetime | None = None,
         mentions: Sequence[FoundMention] = (),
+        baseline: bool = False,
     ) -> Outcome:
         """Store one extraction: a new article, a new version, or nothing new. Idempotent.
 
         ``mentions`` (campaigns found in the page) are stored in the same transaction as the
-        version, so a crash can never leave an article without its campaigns.
+        version, so a crash can never leave an article without its campaigns. ``baseline`` (a
+        backfill) marks them known rather than new, as a source's first crawl does by itself.
         """
         fetched_at = fetched_at or utcnow()
 
@@ -139,6 +141,8 @@ class ArticleRepository(CampaignRepository):
                         source_id,
                         mentions,
                         page.published_at or fetched_at,
+                        fetched_at,
+                        baseline=baseline,
                     )
                 return outcome
 

@@ -165,9 +165,14 @@ class BrowseQueries(HistoryQueries, CampaignRepository):
             article, self.versions(article_id), events, self.republications(article_id), original, mentions
         )
 
-    def campaign_page(self, *, limit: int = 100, after: int | None = None) -> list[tuple[Campaign, int]]:
-        """Campaigns newest first with their mentioning-article counts, counted for this page only."""
+    def campaign_page(
+        self, *, limit: int = 100, after: int | None = None, new_only: bool = False
+    ) -> list[tuple[Campaign, int]]:
+        """Campaigns first seen most recently first with their mentioning-article counts, counted for this
+        page only; ``new_only`` leaves out those known at the first crawl (the overview's new campaigns)."""
         statement = select(Campaign)
+        if new_only:
+            statement = statement.where(col(Campaign.baseline).is_(False))
         with Session(self.read_engine, expire_on_commit=False) as session:
             if after is not None:
                 anchor = session.get(Campaign, after)

@@ -10,8 +10,17 @@ from typing import Any, Protocol
 from sqlmodel import Session, SQLModel, col, select
 
 from storage.base import Repository
+from storage.clock import utcnow
 from storage.emerging import EMERGING_MIN_SOURCES
-from storage.models import Article, Campaign, CampaignKind, CampaignMention, CampaignSource, fit_to_column
+from storage.models import (
+    Article,
+    Campaign,
+    CampaignKind,
+    CampaignMention,
+    CampaignSource,
+    SourceState,
+    fit_to_column,
+)
 from storage.retry import in_retried_transaction
 
 
@@ -49,6 +58,22 @@ class EmergingCampaign:
 CAMPAIGN_STATUSES = ("accepted", "muted")
 
 
+def baseline_sources(connection: Any, source_ids: Collection[str]) -> set[str]:
+    """The sources whose mentions are baseline (known at start, never announced as new): those with no
+    successful crawl yet, i.e. being crawled for the first time. One rule for both write paths."""
+    from sqlalchemy import select as core_select
+
+    table = SourceState.__table__  # type: ignore[attr-defined]
+    wanted = sorted(set(source_ids))
+    succeeded = {
+        row[0]
+        for row in connection.execute(
+            core_select(table.c.source_id).where(table.c.source_id.in_(wanted), table.c.last_success.is_not(None))
+        )
+    }
+    return {source_id for source_id in wanted if source_id not in succeeded}
+
+
 def _insert_if_absent(session: Session, model: type[SQLModel], keys: list[str], **values: Any) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING (SQLite and PostgreSQL); True if this call inserted the row.
     A concurrent writer's insert of the same key is waited for, never an error."""
@@ -64,6 +89,11 @@ def _insert_if_absent(session: Session, model: type[SQLModel], keys: list[str], 
     return session.execute(statement.returning(table.c[keys[0]])).first() is not None
 
 
+def moves_origin(published_at: datetime, known: datetime | None) -> bool:
+    """An article published before the known origin (or none known) becomes the origin."""
+    return known is None or published_at < known
+
+
 class CampaignRepository(Repository):
     """Campaigns: names, first mentions, spread across sources, the user's accept/mute decisions."""
 
@@ -75,16 +105,22 @@ class CampaignRepository(Repository):
         source_id: str,
         mentions: Sequence[FoundMention],
         published_at: datetime,
+        seen_at: datetime | None = None,
+        baseline: bool = False,
     ) -> list[RecordedCampaign]:
         """Store one version's mentions in one transaction; idempotent per (campaign, version).
 
         ``version_id`` is None for a republication: the source's first mention is recorded (it picked
-        the campaign up) against the original article, with no mention row of its own.
+        the campaign up) against the original article, with no mention row of its own. ``seen_at`` is
+        when the version was observed (now by default); ``baseline`` marks a backfill's mentions.
         """
+        observed = seen_at or utcnow()
 
         def attempt() -> list[RecordedCampaign]:
             with self.transaction() as session:
-                return self._add_mentions(session, article_id, version_id, source_id, mentions, published_at)
+                return self._add_mentions(
+                    session, article_id, version_id, source_id, mentions, published_at, observed, baseline=baseline
+                )
 
         # Another worker may have created the same campaign a moment ago; the next attempt finds it.
         return in_retried_transaction(attempt)
@@ -97,8 +133,17 @@ class CampaignRepository(Repository):
         source_id: str,
         mentions: Sequence[FoundMention],
         published_at: datetime,
+        seen_at: datetime,
+        *,
+        baseline: bool = False,
     ) -> list[RecordedCampaign]:
-        """Mentions written in the caller's transaction, so an article and its campaigns commit together."""
+        """Mentions written in the caller's transaction, so an article and its campaigns commit together.
+
+        Novelty is dated by ``seen_at`` (when the version was recorded), the origin article by
+        ``published_at``; mentions of a source's first crawl (or ``baseline``) are known, not new."""
+        if not mentions:
+            return []
+        baseline = baseline or bool(baseline_sources(session.connection(), [source_id]))
         out = []
         # One fixed order for every writer: two transactions creating overlapping campaigns cannot deadlock.
         for mention in sorted(mentions, key=lambda m: m.name):
@@ -111,15 +156,21 @@ class CampaignRepository(Repository):
                 ["name"],
                 name=mention.name,
                 kind=str(mention.kind),
-                first_seen_at=published_at,
+                first_seen_at=seen_at,
+                first_published_at=published_at,
+                baseline=baseline,
                 first_article_id=article_id,
                 first_source_id=source_id,
                 first_context=context,
             )
             campaign = session.exec(select(Campaign).where(Campaign.name == mention.name)).one()
-            if not new_overall and published_at < campaign.first_seen_at:  # a backfilled older article moves the origin
-                campaign.first_seen_at, campaign.first_article_id = published_at, article_id
+            if not new_overall and moves_origin(published_at, campaign.first_published_at):
+                # a backfilled older article moves the origin, never the date it was first seen
+                campaign.first_published_at, campaign.first_article_id = published_at, article_id
                 campaign.first_source_id, campaign.first_context = source_id, context
+                session.add(campaign)
+            if not new_overall and seen_at < campaign.first_seen_at:  # a writer that observed it earlier
+                campaign.first_seen_at, campaign.baseline = seen_at, baseline
                 session.add(campaign)
             new_for_source = _insert_if_absent(
                 session,
@@ -127,18 +178,24 @@ class CampaignRepository(Repository):
                 ["campaign_id", "source_id"],
                 campaign_id=campaign.id,
                 source_id=source_id,
-                first_seen_at=published_at,
+                first_seen_at=seen_at,
+                first_published_at=published_at,
+                baseline=baseline,
                 article_id=article_id,
                 context=context,
             )
             per_source = session.get(CampaignSource, (campaign.id, source_id))
-            if not new_for_source and per_source is not None and published_at < per_source.first_seen_at:
-                per_source.first_seen_at, per_source.article_id, per_source.context = (
-                    published_at,
-                    article_id,
-                    context,
-                )
-                session.add(per_source)
+            if not new_for_source and per_source is not None:
+                if moves_origin(published_at, per_source.first_published_at):
+                    per_source.first_published_at, per_source.article_id, per_source.context = (
+                        published_at,
+                        article_id,
+                        context,
+                    )
+                    session.add(per_source)
+                if seen_at < per_source.first_seen_at:
+                    per_source.first_seen_at, per_source.baseline = seen_at, baseline
+                    session.add(per_source)
             if version_id is None:
                 out.append(RecordedCampaign(mention.name, mention.kind, new_overall, new_for_source))
                 continue
@@ -163,9 +220,15 @@ class CampaignRepository(Repository):
         return out
 
     def campaigns(
-        self, *, new_since: datetime | None = None, source_id: str | None = None, limit: int = 500
+        self,
+        *,
+        new_since: datetime | None = None,
+        source_id: str | None = None,
+        new_only: bool = False,
+        limit: int = 500,
     ) -> list[tuple[Campaign, int]]:
-        """Campaigns with their number of mentioning articles, newest first."""
+        """Campaigns with their number of mentioning articles, first seen most recently first.
+        ``new_since`` (or ``new_only``) leaves out baseline names: those were known, not new."""
         from sqlalchemy import func
 
         mentions = select(
@@ -177,6 +240,8 @@ class CampaignRepository(Repository):
         statement = select(Campaign, counts.c.n).join(counts, counts.c.campaign_id == Campaign.id)
         if new_since is not None:
             statement = statement.where(Campaign.first_seen_at >= new_since)
+        if new_since is not None or new_only:
+            statement = statement.where(col(Campaign.baseline).is_(False))
         statement = statement.order_by(col(Campaign.first_seen_at).desc(), col(Campaign.id).desc()).limit(limit)
         with Session(self.read_engine, expire_on_commit=False) as session:
             return [(campaign, n) for campaign, n in session.exec(statement).all()]
@@ -217,7 +282,7 @@ class CampaignRepository(Repository):
         exclude: Collection[str] = (),
         limit: int = 100,
     ) -> list[EmergingCampaign]:
-        """Names first seen on or after ``since`` (so absent from every older article), mentioned by at
+        """Names first seen by procwatch (not at the first crawl) on or after ``since``, mentioned by at
         least ``min_sources`` sources, neither accepted nor muted, not in ``exclude`` (the lexicon);
         the most widely taken up first."""
         from sqlalchemy import func
@@ -237,7 +302,7 @@ class CampaignRepository(Repository):
             select(Campaign, articles.c.n)
             .join(spread, spread.c.campaign_id == Campaign.id)
             .join(articles, articles.c.campaign_id == Campaign.id)
-            .where(Campaign.first_seen_at >= since, col(Campaign.status).is_(None))
+            .where(Campaign.first_seen_at >= since, col(Campaign.status).is_(None), col(Campaign.baseline).is_(False))
             .order_by(spread.c.sources.desc(), col(Campaign.first_seen_at).desc(), col(Campaign.id))
         )
         with Session(self.read_engine, expire_on_commit=False) as session:

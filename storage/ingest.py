@@ -31,7 +31,7 @@ from storage.articles import (
     _published_earlier,
 )
 from storage.base import CHUNK
-from storage.campaigns import FoundMention
+from storage.campaigns import FoundMention, baseline_sources, moves_origin
 from storage.clock import utcnow
 from storage.models import (
     Article,
@@ -75,6 +75,8 @@ class Recording:
     #: the URL fetched and its HTTP validators, saved in the same transaction as the page they vouch
     #: for (saved before it, they would answer 304 next time for content never kept)
     validators: tuple[str, Validators] | None = None
+    #: a backfill's page: its campaigns are known at start, not new (a source's first crawl is by itself)
+    baseline: bool = False
 
 
 @dataclass(eq=False)
@@ -240,7 +242,14 @@ class BatchRecording(ArticleRepository, SourceRepository):
             outcome = self._record(session, r.source_id, r.page, at)
             if r.mentions and outcome.kind in (OutcomeKind.new, OutcomeKind.changed, OutcomeKind.duplicate):
                 self._add_mentions(
-                    session, outcome.article_id, outcome.version_id, r.source_id, r.mentions, r.page.published_at or at
+                    session,
+                    outcome.article_id,
+                    outcome.version_id,
+                    r.source_id,
+                    r.mentions,
+                    r.page.published_at or at,
+                    at,
+                    baseline=r.baseline,
                 )
             session.flush()
             outcomes[index] = outcome
@@ -545,10 +554,13 @@ def _add_mentions(connection: Connection, recorded: Sequence[tuple[Outcome, Reco
     The same rules as :meth:`storage.campaigns.CampaignRepository.record_mentions`, in a few statements
     for the whole batch instead of several per mention.
     """
-    # (name, kind, article_id, version_id, source_id, count, context, published_at), in the batch's order
+    # (name, kind, article_id, version_id, source_id, count, context, published_at, seen_at, baseline),
+    # in the batch's order
+    first_crawl = baseline_sources(connection, [r.source_id for _, r, _ in recorded if r.mentions])
     found = []
     for outcome, r, now in recorded:
-        for mention in r.mentions:
+        seen_at = r.fetched_at or now  # the recorded time of the version carrying the mention
+        for mention in sorted(r.mentions, key=lambda m: m.name):
             context = mention.contexts[0] if mention.contexts else ""
             found.append(
                 (
@@ -559,24 +571,30 @@ def _add_mentions(connection: Connection, recorded: Sequence[tuple[Outcome, Reco
                     r.source_id,
                     mention.count,
                     context,
-                    r.page.published_at or r.fetched_at or now,
+                    r.page.published_at or seen_at,
+                    seen_at,
+                    r.baseline or r.source_id in first_crawl,
                 )
             )
     if not found:
         return
-    earliest: dict[str, tuple[Any, ...]] = {}
+    earliest: dict[str, tuple[Any, ...]] = {}  # the origin: earliest published
+    observed: dict[str, tuple[Any, ...]] = {}  # novelty: earliest seen
     for item in found:
         if item[0] not in earliest or item[7] < earliest[item[0]][7]:
             earliest[item[0]] = item
+        if item[0] not in observed or item[8] < observed[item[0]][8]:
+            observed[item[0]] = item
     names = sorted(earliest)  # one order for every writer: overlapping batches cannot deadlock
     ids: dict[str, int] = {}
-    first: dict[str, datetime] = {}
-    query = select(CAMPAIGN.c.id, CAMPAIGN.c.name, CAMPAIGN.c.first_seen_at)
-    for campaign_id, name, first_seen_at in _where_in(connection, query, CAMPAIGN.c.name, names):
-        ids[name], first[name] = campaign_id, first_seen_at
+    first: dict[str, tuple[datetime | None, datetime]] = {}
+    query = select(CAMPAIGN.c.id, CAMPAIGN.c.name, CAMPAIGN.c.first_published_at, CAMPAIGN.c.first_seen_at)
+    for campaign_id, name, first_published_at, first_seen_at in _where_in(connection, query, CAMPAIGN.c.name, names):
+        ids[name], first[name] = campaign_id, (first_published_at, first_seen_at)
     insert_or_nothing = _dialect_insert(connection)
     for name in names:
-        _, kind, article_id, _, source_id, _, context, published_at = earliest[name]
+        _, kind, article_id, _, source_id, _, context, published_at, _, _ = earliest[name]
+        seen_at, baseline = observed[name][8], observed[name][9]
         if name not in ids:
             # insert-or-nothing: another writer may create the same name at this moment
             row = connection.execute(
@@ -587,7 +605,9 @@ def _add_mentions(connection: Connection, recorded: Sequence[tuple[Outcome, Reco
                         {
                             "name": name,
                             "kind": kind,
-                            "first_seen_at": published_at,
+                            "first_seen_at": seen_at,
+                            "first_published_at": published_at,
+                            "baseline": baseline,
                             "first_article_id": article_id,
                             "first_source_id": source_id,
                             "first_context": context,
@@ -600,35 +620,50 @@ def _add_mentions(connection: Connection, recorded: Sequence[tuple[Outcome, Reco
             if row is not None:
                 ids[name] = row[0]
                 continue
-            ids[name], first[name] = connection.execute(
-                select(CAMPAIGN.c.id, CAMPAIGN.c.first_seen_at).where(CAMPAIGN.c.name == name)
+            ids[name], *stored = connection.execute(
+                select(CAMPAIGN.c.id, CAMPAIGN.c.first_published_at, CAMPAIGN.c.first_seen_at).where(
+                    CAMPAIGN.c.name == name
+                )
             ).one()
-        if published_at < first[name]:  # a backfilled older article moves the origin
+            first[name] = (stored[0], stored[1])
+        if moves_origin(published_at, first[name][0]):  # a backfilled older article moves the origin
             connection.execute(
                 update(CAMPAIGN)
                 .where(CAMPAIGN.c.id == ids[name])
                 .values(
-                    first_seen_at=published_at,
+                    first_published_at=published_at,
                     first_article_id=article_id,
                     first_source_id=source_id,
                     first_context=context,
                 )
             )
+        if seen_at < first[name][1]:  # another writer's later observation was stored first
+            connection.execute(
+                update(CAMPAIGN).where(CAMPAIGN.c.id == ids[name]).values(first_seen_at=seen_at, baseline=baseline)
+            )
 
     per_source: dict[tuple[int, str], tuple[Any, ...]] = {}
+    per_source_seen: dict[tuple[int, str], tuple[Any, ...]] = {}
     for item in found:
         key = (ids[item[0]], item[4])
         if key not in per_source or item[7] < per_source[key][7]:
             per_source[key] = item
-    known: dict[tuple[int, str], datetime] = {}
+        if key not in per_source_seen or item[8] < per_source_seen[key][8]:
+            per_source_seen[key] = item
+    known: dict[tuple[int, str], tuple[datetime | None, datetime]] = {}
     # only the batch's sources: a campaign taken up by hundreds of sources has a row for each
     sources = sorted({source_id for _, source_id in per_source})
-    query = select(CAMPAIGN_SOURCE.c.campaign_id, CAMPAIGN_SOURCE.c.source_id, CAMPAIGN_SOURCE.c.first_seen_at).where(
-        CAMPAIGN_SOURCE.c.source_id.in_(sources)
-    )
+    query = select(
+        CAMPAIGN_SOURCE.c.campaign_id,
+        CAMPAIGN_SOURCE.c.source_id,
+        CAMPAIGN_SOURCE.c.first_published_at,
+        CAMPAIGN_SOURCE.c.first_seen_at,
+    ).where(CAMPAIGN_SOURCE.c.source_id.in_(sources))
     campaigns = sorted({campaign_id for campaign_id, _ in per_source})
-    for campaign_id, source_id, first_seen_at in _where_in(connection, query, CAMPAIGN_SOURCE.c.campaign_id, campaigns):
-        known[(campaign_id, source_id)] = first_seen_at
+    for campaign_id, source_id, first_published_at, first_seen_at in _where_in(
+        connection, query, CAMPAIGN_SOURCE.c.campaign_id, campaigns
+    ):
+        known[(campaign_id, source_id)] = (first_published_at, first_seen_at)
     missing = sorted(key for key in per_source if key not in known)
     if missing:
         connection.execute(
@@ -639,7 +674,9 @@ def _add_mentions(connection: Connection, recorded: Sequence[tuple[Outcome, Reco
                     {
                         "campaign_id": key[0],
                         "source_id": key[1],
-                        "first_seen_at": per_source[key][7],
+                        "first_seen_at": per_source_seen[key][8],
+                        "first_published_at": per_source[key][7],
+                        "baseline": per_source_seen[key][9],
                         "article_id": per_source[key][2],
                         "context": per_source[key][6],
                     },
@@ -647,13 +684,17 @@ def _add_mentions(connection: Connection, recorded: Sequence[tuple[Outcome, Reco
                 for key in missing
             ],
         )
-    for key in sorted(k for k in per_source if k in known and per_source[k][7] < known[k]):
-        item = per_source[key]
-        connection.execute(
-            update(CAMPAIGN_SOURCE)
-            .where(CAMPAIGN_SOURCE.c.campaign_id == key[0], CAMPAIGN_SOURCE.c.source_id == key[1])
-            .values(first_seen_at=item[7], article_id=item[2], context=item[6])
-        )
+    for key in sorted(k for k in per_source if k in known):
+        item, seen = per_source[key], per_source_seen[key]
+        where = (CAMPAIGN_SOURCE.c.campaign_id == key[0], CAMPAIGN_SOURCE.c.source_id == key[1])
+        if moves_origin(item[7], known[key][0]):
+            connection.execute(
+                update(CAMPAIGN_SOURCE)
+                .where(*where)
+                .values(first_published_at=item[7], article_id=item[2], context=item[6])
+            )
+        if seen[8] < known[key][1]:
+            connection.execute(update(CAMPAIGN_SOURCE).where(*where).values(first_seen_at=seen[8], baseline=seen[9]))
     rows = [
         _fitted(
             MENTION,
@@ -667,7 +708,7 @@ def _add_mentions(connection: Connection, recorded: Sequence[tuple[Outcome, Reco
                 "seen_at": published_at,
             },
         )
-        for name, _, article_id, version_id, source_id, count, context, published_at in found
+        for name, _, article_id, version_id, source_id, count, context, published_at, _, _ in found
         if version_id is not None
     ]
     # every version here is new (a page stored again keeps the single-page path): no mention exists yet

@@ -165,7 +165,12 @@ class Campaign(SQLModel, table=True):
     id: int = Field(default=None, primary_key=True)  # None until the row is flushed
     name: str = Field(max_length=128, unique=True)
     kind: CampaignKind = Field(sa_type=String(16))
+    #: when procwatch first observed a mention (the recorded time of the version carrying it): novelty
     first_seen_at: datetime = _ts(nullable=False, index=True)
+    #: the earliest publication date of a mentioning article (the origin below), shown beside it
+    first_published_at: datetime | None = _ts()
+    #: first observed while the archive was being filled (a source's first crawl, a backfill): known, not new
+    baseline: bool = False
     first_article_id: int = Field(foreign_key="article.id")
     first_source_id: str = Field(max_length=64)
     first_context: str = Field(default="", sa_column=Column(Text, nullable=False))
@@ -199,7 +204,9 @@ class CampaignSource(SQLModel, table=True):
 
     campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
     source_id: str = Field(primary_key=True, max_length=64)
-    first_seen_at: datetime = _ts(nullable=False)
+    first_seen_at: datetime = _ts(nullable=False)  # observed, as Campaign.first_seen_at
+    first_published_at: datetime | None = _ts()
+    baseline: bool = False
     article_id: int = Field(foreign_key="article.id")
     context: str = Field(default="", sa_column=Column(Text, nullable=False))
 

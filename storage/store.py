@@ -64,12 +64,13 @@ class Store(BatchRecording, BrowseQueries, SourceRepository):
         *,
         mentions: Sequence[FoundMention] = (),
         validators: tuple[str, Validators] | None = None,
+        baseline: bool = False,
     ) -> Outcome:
         """Record a fetched page from async code (group commit): the page is written with the others
         submitted while the previous batch was being written, in one transaction, and this returns
         once that transaction has committed. An idle store writes a page at once."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._waiting.append((Recording(source_id, page, mentions, validators=validators), future))
+        self._waiting.append((Recording(source_id, page, mentions, validators=validators, baseline=baseline), future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_waiting())
         return await future

@@ -102,12 +102,14 @@ def extract_command(
 
 @campaigns_app.command("list")
 def list_command(
-    new_since: Annotated[str | None, typer.Option(help="only campaigns first seen on or after DATE")] = None,
+    new_since: Annotated[
+        str | None, typer.Option(help="only new campaigns first seen by procwatch on or after DATE")
+    ] = None,
     source: Annotated[str | None, typer.Option(help="only campaigns mentioned by this source")] = None,
     json: JsonOption = False,
     db: DbOption = None,
 ) -> None:
-    """Campaigns seen so far, newest first."""
+    """Campaigns seen so far, most recently first seen first; known ones were there at the first crawl."""
     rows = open_store(db).campaigns(new_since=option_date(new_since, "--new-since"), source_id=source)
     if json:
         print_json(
@@ -116,6 +118,8 @@ def list_command(
                     "name": c.name,
                     "kind": c.kind,
                     "first_seen_at": beijing_iso(c.first_seen_at),
+                    "first_published_at": beijing_iso(c.first_published_at),
+                    "known_at_start": c.baseline,
                     "first_source": c.first_source_id,
                     "articles": n,
                 }
@@ -123,10 +127,11 @@ def list_command(
             ]
         )
         return
-    table = Table("first seen", "name", "kind", "first source", "articles", title=f"{len(rows)} campaigns")
+    table = Table("first seen", "published", "name", "kind", "first source", "articles", title=f"{len(rows)} campaigns")
     for campaign, articles in rows:
         table.add_row(
-            beijing_minute(campaign.first_seen_at),
+            beijing_minute(campaign.first_seen_at) + (" (known)" if campaign.baseline else ""),
+            beijing_minute(campaign.first_published_at)[:10] if campaign.first_published_at else "",
             campaign.name,
             campaign.kind,
             campaign.first_source_id,
@@ -150,6 +155,8 @@ def show_command(
         {
             "source": row.source_id,
             "first_seen_at": beijing_iso(row.first_seen_at),
+            "first_published_at": beijing_iso(row.first_published_at),
+            "known_at_start": row.baseline,
             "url": article.url if article else None,
             "title": article.title if article else None,
             "context": row.context,
@@ -162,6 +169,8 @@ def show_command(
                 "name": campaign.name,
                 "kind": campaign.kind,
                 "first_seen_at": beijing_iso(campaign.first_seen_at),
+                "first_published_at": beijing_iso(campaign.first_published_at),
+                "known_at_start": campaign.baseline,
                 "first_source": campaign.first_source_id,
                 "first_url": spread.first_article.url if spread.first_article else None,
                 "first_context": campaign.first_context,
@@ -171,15 +180,22 @@ def show_command(
         return
     console.print(f"[bold]{campaign.name}[/bold] ({campaign.kind})")
     first = spread.first_article
+    known = " (known at the first crawl)" if campaign.baseline else ""
+    published = beijing_minute(campaign.first_published_at) if campaign.first_published_at else "unknown"
     console.print(
-        f"first seen {beijing_minute(campaign.first_seen_at)} in "
+        f"first seen {beijing_minute(campaign.first_seen_at)}{known}; first published {published} in "
         f"{campaign.first_source_id}: {first.title if first else ''} {first.url if first else ''}",
         markup=False,
     )
     console.print(f"  …{campaign.first_context}…", markup=False)
-    table = Table("first seen", "source", "article", title="spread")
-    for item in timeline:
-        table.add_row((item["first_seen_at"] or "")[:16].replace("T", " "), item["source"], item["title"] or "")
+    table = Table("first seen", "published", "source", "article", title="spread")
+    for row, article in spread.sources:
+        table.add_row(
+            beijing_minute(row.first_seen_at) + (" (known)" if row.baseline else ""),
+            beijing_minute(row.first_published_at)[:10] if row.first_published_at else "",
+            row.source_id,
+            article.title if article else "",
+        )
     console.print(table)
 
 
@@ -232,6 +248,7 @@ def emerging_json(row: EmergingCampaign) -> dict[str, object]:
         "name": campaign.name,
         "kind": campaign.kind,
         "first_seen_at": beijing_iso(campaign.first_seen_at),
+        "first_published_at": beijing_iso(campaign.first_published_at),
         "first_source": campaign.first_source_id,
         "first_context": campaign.first_context,
         "articles": row.articles,

@@ -80,6 +80,8 @@ def _campaign(campaign: Campaign, articles: int, names: Mapping[str, str]) -> di
         "name": campaign.name,
         "kind": str(campaign.kind),
         "first_seen": iso(campaign.first_seen_at),
+        "first_published": iso(campaign.first_published_at),
+        "known": campaign.baseline,
         "first_source": campaign.first_source_id,
         "first_source_name": names.get(campaign.first_source_id, campaign.first_source_id),
         "first_article": f"/articles/{campaign.first_article_id}",
@@ -159,7 +161,7 @@ class WebView:
                 {"kind": str(e.kind), "at": iso(e.at), "note": e.note, "article": _article(a, names)}
                 for e, a in changes
             ],
-            "new_campaigns": [_campaign(c, n, names) for c, n in self.store.campaign_page(limit=10)],
+            "new_campaigns": [_campaign(c, n, names) for c, n in self.store.campaign_page(limit=10, new_only=True)],
             "failing": failing,
             "sources": len(names),
         }
@@ -272,7 +274,11 @@ class WebView:
             "current": {**_version(current), "text": current.body_text} if current else None,
             "html_paragraphs": marked_paragraphs(current.body_text, campaign_names) if current else [],
             "campaigns": [
-                {"name": c.name, "new": c.first_article_id == article.id, "page": _campaign_page(c.name)}
+                {
+                    "name": c.name,
+                    "new": c.first_article_id == article.id and not c.baseline,
+                    "page": _campaign_page(c.name),
+                }
                 for c, _ in found
             ],
             "versions": [_version(v) for v in versions],
@@ -320,6 +326,7 @@ class WebView:
                 "source_name": names.get(row.source_id, row.source_id),
                 "region": regions.get(row.source_id),
                 "first_seen": iso(row.first_seen_at),
+                "first_published": iso(row.first_published_at),
                 "days_after": round((row.first_seen_at - first) / timedelta(days=1), 2),
                 "article": _article(article, names) if article else None,
                 "context": row.context,

@@ -229,14 +229,15 @@ def test_cli_list_and_show_the_spread(mirror, tmp_path: Path) -> None:
     config, db = str(mirror.write_config(tmp_path / "sources.yaml")), str(tmp_path / "c.sqlite3")
     for source in ("spp", "scjcy"):
         assert cli("fetch", source, "--backfill", "3", "--config", config, "--db", db).returncode == 0
-    listed = json.loads(cli("campaigns", "list", "--db", db, "--new-since", "2024-01-01", "--json").stdout)
+    # a backfill fills the archive: what it finds was known at start, listed but never announced as new
+    assert json.loads(cli("campaigns", "list", "--db", db, "--new-since", "2024-01-01", "--json").stdout) == []
+    listed = json.loads(cli("campaigns", "list", "--db", db, "--json").stdout)
     names = {c["name"]: c for c in listed}
-    assert (
-        names["检察护企"]["first_source"] == "spp" and names["检察护企"]["first_seen_at"] == "2024-03-26T10:00:00+08:00"
-    )
-    assert "一号检察建议" not in names  # first seen 2023-11-13, before --new-since
+    assert names["检察护企"]["first_source"] == "spp" and names["检察护企"]["known_at_start"] is True
+    assert names["检察护企"]["first_published_at"] == "2024-03-26T10:00:00+08:00"
+    assert names["一号检察建议"]["first_published_at"].startswith("2023-11-13")
     shown = json.loads(cli("campaigns", "show", "“檢察護企”", "--db", db, "--json").stdout)
-    assert [(s["source"], s["first_seen_at"][:10]) for s in shown["spread"]] == [
+    assert [(s["source"], s["first_published_at"][:10]) for s in shown["spread"]] == [
         ("spp", "2024-03-26"),
         ("scjcy", "2024-07-10"),
     ]
@@ -269,3 +270,27 @@ def test_cli_extract_reads_utf16_with_its_bom(tmp_path: Path) -> None:
     path.write_bytes("深入开展“检察护企”专项行动。".encode("utf-16"))  # NUL bytes, but text: the BOM says so
     result = cli("campaigns", "extract", str(path), "--json")
     assert result.returncode == 0 and "检察护企" in result.stdout, result.stderr
+
+
+def test_a_campaign_first_seen_through_todays_edit_of_an_old_article_is_new_today(mirror, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from crawler.dates import BEIJING
+
+    config, db = str(mirror.write_config(tmp_path / "sources.yaml")), str(tmp_path / "e.sqlite3")
+    assert cli("fetch", "spp", "--config", config, "--db", db).returncode == 0  # the first crawl: the baseline
+    today = datetime.now(BEIJING).date().isoformat()
+    assert json.loads(cli("campaigns", "list", "--db", db, "--new-since", today, "--json").stdout) == []
+    known = json.loads(cli("campaigns", "list", "--db", db, "--json").stdout)
+    assert known and all(c["known_at_start"] for c in known)
+
+    body = mirror.article("spp", 1).body  # published 2024-03-26
+    mirror.edit("spp", 1, body=body + "\n会议要求深入开展“数字检察赋能”专项行动。")
+    assert cli("fetch", "spp", "--config", config, "--db", db).returncode == 0
+    listed = json.loads(cli("campaigns", "list", "--db", db, "--new-since", today, "--json").stdout)
+    assert [(c["name"], c["known_at_start"]) for c in listed] == [("数字检察赋能", False)]
+    assert listed[0]["first_seen_at"].startswith(today) and listed[0]["first_published_at"].startswith("2024-03-26")
+    shown = json.loads(cli("campaigns", "show", "数字检察赋能", "--db", db, "--json").stdout)
+    assert shown["first_seen_at"].startswith(today) and shown["spread"][0]["first_published_at"].startswith(
+        "2024-03-26"
+    )

@@ -49,9 +49,13 @@ def real_texts() -> dict[str, Path]:
     return {path.name[:3]: path for path in paths}
 
 
-def build_archive(store: Store, dates: dict[str, tuple[str, datetime]] = ARCHIVE) -> None:
+def build_archive(store: Store, dates: dict[str, tuple[str, datetime]] = ARCHIVE, *, first_crawl: bool = False) -> None:
+    """Each text observed the day it was published by a crawl after its source's first (so its names
+    are news), or, with ``first_crawl``, all found by the sources' first crawls (the known baseline)."""
     texts = real_texts()
     for prefix, (source, published) in dates.items():
+        if not first_crawl and store.source_state(source) is None:
+            store.record_source_run(source, ok=True, at=datetime(2019, 1, 1, tzinfo=BEIJING))
         lines = texts[prefix].read_text("utf-8").strip().split("\n")
         article = ExtractedArticle(
             url=f"https://{source}.example.gov.cn/{prefix}.html",
@@ -60,7 +64,8 @@ def build_archive(store: Store, dates: dict[str, tuple[str, datetime]] = ARCHIVE
             body_text="\n".join(lines[1:]),
             body_html="",
         )
-        store.record(source, article, mentions=RULES_ONLY.extract("\n".join(lines)))
+        at = datetime.now(BEIJING) if first_crawl else published
+        store.record(source, article, fetched_at=at, mentions=RULES_ONLY.extract("\n".join(lines)))
 
 
 def names(rows: list) -> list[str]:
@@ -73,7 +78,10 @@ def test_names_taken_up_by_several_sources_since_a_date_emerge(sqlite_store: Sto
     # 两个确立 and 两个维护 also recur, but were written before 2024: they are not new
     assert names(recent) == ["检察护企"]
     (row,) = recent
-    assert [(s.source_id, a.url.split("/")[-1]) for s, a in row.sources] == [("spp", "111.html"), ("spp_tw", "004.html")]
+    assert [(s.source_id, a.url.split("/")[-1]) for s, a in row.sources] == [
+        ("spp", "111.html"),
+        ("spp_tw", "004.html"),
+    ]
     wider = names(sqlite_store.emerging(since=datetime(2021, 1, 1, tzinfo=BEIJING), min_sources=2))
     assert wider[0] == "两个维护"  # three sources, the most widely taken up first
     assert set(wider) == {"两个维护", "四大检察", "两个确立", "政法队伍教育整顿", "检察护企"}
@@ -86,6 +94,12 @@ def test_names_taken_up_by_several_sources_since_a_date_emerge(sqlite_store: Sto
         "四大检察",
         "两个确立",
     }
+
+
+def test_names_found_by_the_first_crawls_do_not_emerge(sqlite_store: Store) -> None:
+    build_archive(sqlite_store, first_crawl=True)  # 两个维护 in three sources, 检察护企 in two: all known
+    assert sqlite_store.emerging(since=datetime.now(BEIJING) - timedelta(days=1), min_sources=2) == []
+    assert {"两个维护", "检察护企"} <= {c.name for c, _ in sqlite_store.campaigns() if c.baseline}
 
 
 def test_cli_emerging_mute_and_accept_into_the_users_lexicon(sqlite_store: Store, tmp_path: Path) -> None:

@@ -96,15 +96,13 @@ def test_campaigns_are_marked_and_new_ones_flagged(world) -> None:
     entry = next(e for e in parsed(config, store, "sources/spp").entries if "一号检察建议" in e.title)
     # highlighted in the text (bold too: sanitising readers drop <mark>), listed in 【】 that every reader shows
     assert "<mark><strong>一号检察建议</strong></mark>" in entry.description
-    assert "<mark>【一号检察建议】</mark> <strong>新</strong>" in entry.description
+    # the world is a backfill: its names were known at start, marked in 【】 but not announced as 新
+    assert "<mark>【一号检察建议】</mark>" in entry.description and "<strong>新</strong>" not in entry.description
     text_only = feedparser.parse(render_feed(*_spec_items(config, store, "sources/spp"), "rss", BASE)).entries
     kept = next(e for e in text_only if "一号检察建议" in e.title).description  # feedparser's own sanitiser
     assert "【一号检察建议】" in kept and "<strong>一号检察建议</strong>" in kept
     assert "一号检察建议" in [t.term for t in entry.tags]
-    campaigns = parsed(config, store, "campaigns").entries
-    item = next(e for e in campaigns if e.title == "【新运动】检察护企")
-    assert item.id == "urn:procwatch:campaign:%E6%A3%80%E5%AF%9F%E6%8A%A4%E4%BC%81"
-    assert item.link.endswith("/202403/t20240326_650031.shtml")
+    assert not [e for e in parsed(config, store, "campaigns").entries if "检察护企" in e.title]
 
 
 def test_hostile_page_content_never_reaches_a_feed(world, mirror, tmp_path) -> None:
@@ -231,7 +229,9 @@ def test_server_index_opml_health_and_no_traversal(client) -> None:
     index = client.get("/").text  # the overview page links its feeds for discovery (relative: no Host header)
     assert '<link rel="alternate" type="application/rss+xml" title="全部来源" href="/all.xml">' in index
     listing = client.get("/feeds").text  # every feed, for readers that discover from one page
-    assert listing.count('<link rel="alternate" type="application/rss+xml"') == len(client.get("/feeds.json").json()["feeds"])
+    assert listing.count('<link rel="alternate" type="application/rss+xml"') == len(
+        client.get("/feeds.json").json()["feeds"]
+    )
     assert client.get("/feeds.opml").text.count("<outline") >= 3
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["sources"]["spp"]["consecutive_failures"] == 0

@@ -45,6 +45,12 @@ def scenario() -> tuple[list[Recording], list[Recording]]:
         Recording("gszf", late_twin),  # an exact copy of a page earlier in this batch
         Recording("spp", replace(story, body_text=LONG + "\n补充:会议还研究了其他事项。")),  # an edit
         Recording("spp", backfill, [Found("一号检察建议")]),  # older than the first mention: moves it back
+        Recording(
+            "gszf",
+            Page(GSZF.format(2, 7), "旧稿二", "回填的旧稿。" * 12, published_at=day(2)),
+            [Found("旧提法")],
+            baseline=True,
+        ),
         Recording("gszf", before[2].page),  # unchanged
         Recording("gszf", copied),  # a copy already noted (earlier in this batch)
         Recording("spp", replace(fresh, body_text=fresh.body_text + "更正。")),  # the same URL again, edited
@@ -82,11 +88,13 @@ def dump(store: Store) -> dict[str, Any]:
             ),
             "bands": rows("SELECT a.url, b.band FROM signature_band b JOIN article a ON a.id = b.article_id"),
             "campaigns": rows(
-                "SELECT c.name, c.kind, c.first_seen_at, a.url, c.first_source_id FROM campaign c"
+                "SELECT c.name, c.kind, c.first_seen_at, c.first_published_at, c.baseline, a.url, c.first_source_id"
+                " FROM campaign c"
                 " JOIN article a ON a.id = c.first_article_id"
             ),
             "campaign_sources": rows(
-                "SELECT c.name, s.source_id, s.first_seen_at, a.url FROM campaign_source s"
+                "SELECT c.name, s.source_id, s.first_seen_at, s.first_published_at, s.baseline, a.url"
+                " FROM campaign_source s"
                 " JOIN campaign c ON c.id = s.campaign_id JOIN article a ON a.id = s.article_id"
             ),
             "mentions": rows(
@@ -98,7 +106,9 @@ def dump(store: Store) -> dict[str, Any]:
 
 
 def one_by_one(store: Store, recordings: list[Recording], at: datetime) -> list[Any]:
-    return [store.record(r.source_id, r.page, fetched_at=at, mentions=r.mentions) for r in recordings]
+    return [
+        store.record(r.source_id, r.page, fetched_at=at, mentions=r.mentions, baseline=r.baseline) for r in recordings
+    ]
 
 
 def test_a_batch_stores_exactly_what_recording_page_by_page_stores(tmp_path: Path) -> None:
@@ -110,8 +120,11 @@ def test_a_batch_stores_exactly_what_recording_page_by_page_stores(tmp_path: Pat
     single, batched = stores
     before, batch = scenario()
     at = datetime(2024, 7, 20, tzinfo=BEIJING)
-    one_by_one(single, before, at)
-    one_by_one(batched, before, at)
+    # the sources' first crawl (baseline mentions) on the 15th, the batch a later crawl, seen on the 20th
+    for store in stores:
+        one_by_one(store, before, datetime(2024, 7, 15, tzinfo=BEIJING))
+        for source in ("spp", "gszf"):
+            store.record_source_run(source, ok=True, at=datetime(2024, 7, 16, tzinfo=BEIJING))
     expected = one_by_one(single, batch, at)
     got = batched.record_many([replace(r, fetched_at=at) for r in batch])
     assert [(o.kind, o.url, o.duplicate_of, o.version, o.similarity) for o in got] == [
@@ -122,6 +135,7 @@ def test_a_batch_stores_exactly_what_recording_page_by_page_stores(tmp_path: Pat
         OutcomeKind.new,
         OutcomeKind.duplicate,
         OutcomeKind.changed,
+        OutcomeKind.new,
         OutcomeKind.new,
         OutcomeKind.unchanged,
         OutcomeKind.duplicate,
