@@ -3,14 +3,17 @@ answers 400 with a one-line reason, never an empty feed a reader would take for 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from feeds.catalog import SourceCatalog, tags
 from feeds.items import MAX_LIMIT, FeedQuery, source_scope
 from storage.clock import BEIJING
 
+MAX_ID = 2**63 - 1  # the largest id a database column holds; beyond it nothing can match
+_ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
 MAX_PARAMETER = 200  # a filter longer than this is a mistake or an attack, not a query
 KNOWN = ("q", "source", "tag", "campaign", "limit", "fulltext", "since", "after")
 
@@ -47,6 +50,15 @@ class Filters:
         return source_scope(None, self.feed_query())
 
 
+def whole_number(value: str | None) -> int | None:
+    """``value`` as a non-negative id-sized integer, or None: ASCII digits only (str.isdigit and int()
+    accept "²", "٣" and " 5"), at most MAX_ID."""
+    if value is None or not _ASCII_DIGITS.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None
+
+
 def _short(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:40] + "…")
 
@@ -66,10 +78,7 @@ def parse_filters(
     raw_limit = params.get("limit")
     limit = default_limit
     if raw_limit is not None:
-        try:
-            limit = int(raw_limit)
-        except ValueError:
-            limit = -1  # reported below with the value as given
+        limit = whole_number(raw_limit) or -1  # a bad value is reported below as given
         if not 1 <= limit <= MAX_LIMIT:
             raise FilterError(f"limit: expected a whole number from 1 to {MAX_LIMIT}, got {_short(raw_limit)}")
     source = params.get("source") or None
@@ -94,11 +103,15 @@ def parse_filters(
         if not isinstance(parsed, datetime):
             parsed = datetime(parsed.year, parsed.month, parsed.day)
         since = parsed if parsed.tzinfo else parsed.replace(tzinfo=BEIJING)
+        try:  # 0001-01-01T00:00+14:00 is before the first representable UTC instant
+            since.astimezone(UTC)
+        except OverflowError:
+            raise FilterError(f"since: {_short(raw_since)} is outside the dates that can be stored") from None
     after = None
     if raw_after := params.get("after"):
-        if not raw_after.isdigit():
+        after = whole_number(raw_after)
+        if after is None:
             raise FilterError(f"after: expected the id that ended the previous page, got {_short(raw_after)}")
-        after = int(raw_after)
     return Filters(
         q=params.get("q") or None,
         source=source,

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from feeds.catalog import SourceCatalog, catalog, tags
 from feeds.diff import diff_html, diff_sides
-from feeds.filters import FilterError, Filters, parse_filters
+from feeds.filters import MAX_ID, FilterError, Filters, parse_filters, whole_number
 from feeds.items import mark_names
 from feeds.web.charts import sparkline, spread_timeline, weekly_bars
 from storage import Store
@@ -240,6 +240,8 @@ class WebView:
         return Page("articles.html", context, [("这些文章", feed)])
 
     def article(self, article_id: int, params: Mapping[str, str]) -> Page:
+        if article_id > MAX_ID:  # no database holds such an id (and SQLite would overflow asking)
+            raise NotFound(f"no article {article_id}")
         history = self.store.article_history(article_id)
         if history is None:
             raise NotFound(f"no article {article_id}")
@@ -249,7 +251,7 @@ class WebView:
         current = by_number.get(article.current_version) or (versions[-1] if versions else None)
         found = history.mentions.get(current.id, []) if current else []
         campaign_names = [c.name for c, _ in found]
-        old_n, new_n = _int(params.get("from")), _int(params.get("to"))
+        old_n, new_n = whole_number(params.get("from")), whole_number(params.get("to"))
         if new_n not in by_number:
             new_n = current.version if current else None
         if old_n not in by_number:
@@ -427,10 +429,6 @@ def _every_week(counts: list[tuple[datetime, int]]) -> list[dict[str, Any]]:
         out.append({"week": week.date().isoformat(), "articles": by_week.get(week, 0)})
         week += timedelta(days=7)  # Beijing time has no daylight saving
     return out
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
 
 
 def _full(version: ArticleVersion) -> str:
