@@ -81,7 +81,7 @@ BLOCK_TAGS = frozenset({
 # fmt: on
 _MEDIA = "img, video, audio, embed, object, iframe, source"
 _KEEP_EMPTY = frozenset({"br", "hr", "img", "video", "audio", "source", "td", "th", "tr", "body", "html"})
-_LINE_SEP = "\ue000"  # a private-use character: never in a page's text, not a Han character
+_LINE_SEP = "\ue000"  # a private-use character: not a Han character, rarely in a page
 MIN_BODY_CHARS = 20
 DENSITY_CANDIDATES = 12
 
@@ -268,12 +268,22 @@ def block_lines(node: LexborNode) -> list[Line]:
     if current.nodes:
         lines.append(current)
     # Pinyin and control characters are cleaned in one pass over all lines, not line by line.
-    texts = strip_pinyin(_LINE_SEP.join(line.text for line in lines)).split(_LINE_SEP)
+    separator = _separator(lines)
+    texts = strip_pinyin(separator.join(line.text for line in lines)).split(separator)
     out = []
     for line, text in zip(lines, texts, strict=True):
         for part in clean_lines(text):
             out.append(Line(part, line.nodes))
     return out
+
+
+def _separator(lines: list[Line]) -> str:
+    """A character in none of the lines: a page may hold any private-use character itself (GB18030
+    maps some of its codes there), and one inside a line would split it in two."""
+    candidate = _LINE_SEP
+    while any(candidate in line.text for line in lines):
+        candidate = chr(ord(candidate) + 1)  # stays in the private-use area: not Han, not pinyin
+    return candidate
 
 
 def cut_to_article(node: LexborNode, title: str) -> list[str]:

@@ -210,3 +210,13 @@ def test_the_synthetic_benchmark_corpus_still_extracts_exactly() -> None:
         # a first line that repeats the headline is (rightly) not body text
         assert case.first in case.title or "".join(case.first.split()) in flat, case.url
         assert "".join(case.last.split()) in flat, case.url
+
+
+def test_a_private_use_character_in_the_text_does_not_break_body_finding() -> None:
+    # U+E000 was the line separator of crawler.body: one in the page split a line in two and raised
+    html = (
+        "<html><head><title>标题测试</title></head><body><div class='TRS_Editor'>"
+        "<p>第一段落内容\ue000这是正文，很长的一段文字。</p><p>第二段落，继续说明，内容足够长。</p></div></body></html>"
+    )
+    article = extract_article(html, "http://example.gov.cn/a.html")
+    assert article.body_text == "第一段落内容\ue000这是正文，很长的一段文字。\n第二段落，继续说明，内容足够长。"
