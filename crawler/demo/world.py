@@ -93,7 +93,8 @@ def _pool() -> list[str]:
     if SHARED_SEEDS.is_dir():  # optional richer texts beside the project; the shipped ones suffice
         for entry in sorted(SHARED_SEEDS.glob("*.txt")):
             pool += [s for s in entry.read_text("utf-8", "replace").replace("\n", "。").split("。") if len(s) > 12]
-    return pool
+    # the samples keep some page furniture (下一篇 links): an article's text is cut before it, rightly
+    return sorted({s.strip() for s in pool if not any(f in s for f in ("上一篇", "下一篇", ">>", "【", "责任编辑"))})
 
 
 class World:
@@ -107,17 +108,28 @@ class World:
         self.campaign_first: dict[str, datetime] = {}  # source -> first served mention
         self._serial = 0
         mirrors = [
-            MirrorSite(id=i, name=n, adapter=a, cms=c, list_path=p, region=r, level=lv, articles=[], per_page=12,
-                       served_charset="gbk" if c == "hanweb" else "utf-8",
-                       kind="political-legal" if "政法" in n else "procuratorate")
+            MirrorSite(
+                id=i,
+                name=n,
+                adapter=a,
+                cms=c,
+                list_path=p,
+                region=r,
+                level=lv,
+                articles=[],
+                per_page=12,
+                served_charset="gbk" if c == "hanweb" else "utf-8",
+                kind="political-legal" if "政法" in n else "procuratorate",
+            )
             for i, n, a, c, p, r, lv in PROVINCES
         ]
         self.mirror = Mirror(mirrors, first_port=first_port)
         self.sites = {m.id: Site(m, []) for m in mirrors}
         for site_id in self.sites:  # the archive a portal already holds: some very old articles
             for year in (2009, 2019, 2023):
-                self._publish(site_id, datetime(year, 3 + self.rng.randrange(9), 1 + self.rng.randrange(27), 10,
-                                                tzinfo=UTC))
+                self._publish(
+                    site_id, datetime(year, 3 + self.rng.randrange(9), 1 + self.rng.randrange(27), 10, tzinfo=UTC)
+                )
             for back in range(4):
                 self._publish(site_id, self.now - timedelta(days=10 + 5 * back))
         self.events = self._script(days)
@@ -133,17 +145,30 @@ class World:
             return f"/c100007/{when:%Y-%m/%d}/content_{12600000 + serial}.shtml"
         return f"{stem}/{when:%Y%m}/t{when:%Y%m%d}_{600000 + serial}.shtml"
 
-    def _publish(self, site_id: str, when: datetime, *, body: str | None = None, original: str | None = None,
-                 campaign: bool = False, listed: bool = True) -> Truth:
+    def _publish(
+        self,
+        site_id: str,
+        when: datetime,
+        *,
+        body: str | None = None,
+        original: str | None = None,
+        campaign: bool = False,
+        listed: bool = True,
+    ) -> Truth:
         self._serial += 1
         site = self.sites[site_id]
         marker = _marker("本稿存档", self._serial)
         text = body or "\n".join(f"{s}。" for s in self.rng.sample(self.pool, 8))
         if campaign and not body:
             text = f"{site.mirror.name}部署开展{CAMPAIGN},依法保护企业合法权益。\n" + text
-        article = MirrorArticle(self._path(site, when, self._serial), f"{site.mirror.name}动态第{self._serial}号",
-                                f"{when.astimezone(UTC) + timedelta(hours=8):%Y-%m-%d %H:%M:%S}", "",
-                                body=_mark(text, marker), source_label="检察日报" if original else site.mirror.name)
+        article = MirrorArticle(
+            self._path(site, when, self._serial),
+            f"{site.mirror.name}动态第{self._serial}号",
+            f"{when.astimezone(UTC) + timedelta(hours=8):%Y-%m-%d %H:%M:%S}",
+            "",
+            body=_mark(text, marker),
+            source_label="检察日报" if original else site.mirror.name,
+        )
         if original:
             article.body += f"\n原文链接:{original}"
         site.served[article.path] = article
@@ -187,8 +212,9 @@ class World:
                 if self.rng.random() < 0.5:
                     events.append((at, "publish", site_id))
             if day % 3 == 1:
-                events.append((at, self.rng.choice(["edit-new", "edit-old-listed", "edit-old-unlisted"]),
-                               self.rng.choice(ids)))
+                events.append(
+                    (at, self.rng.choice(["edit-new", "edit-old-listed", "edit-old-unlisted"]), self.rng.choice(ids))
+                )
             if day % 9 == 4:
                 events.append((at, self.rng.choice(["remove-404", "remove-redirect"]), self.rng.choice(ids)))
             if day % 9 == 7:
@@ -212,12 +238,18 @@ class World:
         listed = {self.mirror.url(site_id, a.path) for a in site.listed}
         cutoff = self.now - timedelta(days=2)
         candidates = [
-            t for t in self.truth.values()
-            if t.site == site_id and t.versions[-1].served_from < cutoff and not self._removed(t)
-            and not t.republishes and not t.campaign
-            and {"edit-new": t.published > self.end - timedelta(days=120),
-                 "edit-old-listed": t.published.year <= 2023 and t.url in listed,
-                 "edit-old-unlisted": t.published.year <= 2023 and t.url not in listed}.get(kind, True)
+            t
+            for t in self.truth.values()
+            if t.site == site_id
+            and t.versions[-1].served_from < cutoff
+            and not self._removed(t)
+            and not t.republishes
+            and not t.campaign
+            and {
+                "edit-new": t.published > self.end - timedelta(days=120),
+                "edit-old-listed": t.published.year <= 2023 and t.url in listed,
+                "edit-old-unlisted": t.published.year <= 2023 and t.url not in listed,
+            }.get(kind, True)
         ]
         return self.rng.choice(sorted(candidates, key=lambda t: t.url)) if candidates else None
 
@@ -232,8 +264,11 @@ class World:
         elif what == "campaign":
             self._publish(site_id, self.now, campaign=True)
         elif what == "republish":
-            originals = [t for t in self.truth.values() if t.site == "spp" and not self._removed(t)
-                         and t.published > self.end - timedelta(days=120)]
+            originals = [
+                t
+                for t in self.truth.values()
+                if t.site == "spp" and not self._removed(t) and t.published > self.end - timedelta(days=120)
+            ]
             if originals:
                 original = self.rng.choice(sorted(originals, key=lambda t: t.url))
                 body = self._article(original).body  # the same text
@@ -241,8 +276,8 @@ class World:
         elif what.startswith("edit"):
             if what == "edit-old-unlisted":  # take an old listed one off the list first, if none is yet
                 for article in list(site.listed):
-                    truth = self.truth[self.mirror.url(site_id, article.path)]
-                    if truth.published.year <= 2023 and self.rng.random() < 0.5:
+                    old = self.truth[self.mirror.url(site_id, article.path)]
+                    if old.published.year <= 2023 and self.rng.random() < 0.5:
                         site.listed.remove(article)
                         break
             truth = self._pick(site_id, what)
@@ -257,8 +292,11 @@ class World:
             if truth:
                 truth.removals.append((self.now, what.removeprefix("remove-")))
         elif what == "restore":
-            removed = [t for t in self.truth.values() if t.site == site_id and self._removed(t)
-                       and t.removals[-1][0] < self.now - timedelta(days=2)]
+            removed = [
+                t
+                for t in self.truth.values()
+                if t.site == site_id and self._removed(t) and t.removals[-1][0] < self.now - timedelta(days=2)
+            ]
             if removed:
                 truth = self.rng.choice(sorted(removed, key=lambda t: t.url))
                 truth.restorations.append(self.now)
@@ -304,7 +342,11 @@ class World:
         return before[-1].simulated if before else None
 
     def write_config(self, path: Path) -> Path:
-        text = self.mirror.sources_yaml().replace("settings:\n", "settings:\n  retries: 0\n  timeout: 5s\n  recheck:\n    - {younger_than: 36500d, every: 1s}\n", 1)
+        text = self.mirror.sources_yaml().replace(
+            "settings:\n",
+            "settings:\n  retries: 0\n  timeout: 5s\n  recheck:\n    - {younger_than: 36500d, every: 1s}\n",
+            1,
+        )
         path.write_text(text, encoding="utf-8")
         return path
 
@@ -358,8 +400,10 @@ def compare(world: World, store: object) -> Verdict:
         by_article.setdefault(article.id, []).append(event)
     counts = store.counts()  # type: ignore[attr-defined]
     if counts["articles"] + counts["republications"] != len(world.truth):
-        problems.append(f"{len(world.truth)} URLs served, archive holds {counts['articles']} articles "
-                        f"+ {counts['republications']} republications")
+        problems.append(
+            f"{len(world.truth)} URLs served, archive holds {counts['articles']} articles "
+            f"+ {counts['republications']} republications"
+        )
     republications = 0
     for truth in world.truth.values():
         stored = store.get_article(truth.url)  # type: ignore[attr-defined]
@@ -376,8 +420,9 @@ def compare(world: World, store: object) -> Verdict:
         for number, version in enumerate(truth.versions):
             holders = [v for v in stored.versions if version.marker in v.body_text]
             if not holders:
-                problems.append(f"{truth.url}: version {number + 1} (served from {version.served_from:%Y-%m-%d}) "
-                                "never recorded")
+                problems.append(
+                    f"{truth.url}: version {number + 1} (served from {version.served_from:%Y-%m-%d}) never recorded"
+                )
                 continue
             if number:
                 recorded = world.simulated(holders[0].fetched_at)
