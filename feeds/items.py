@@ -3,6 +3,7 @@
 GUIDs are stable per event: an article's publication keeps its URL as GUID forever; a reported
 edit gets ``URL#procwatch-vN``; a removal or restoration ``URL#procwatch-removed-ID``; a campaign
 ``urn:procwatch:campaign:NAME``. Rebuilding a feed never changes a GUID, and an edit is a new item.
+Each feed scopes these by its own path when it renders them (feeds.render.scoped_guid).
 """
 
 from __future__ import annotations

@@ -56,6 +56,13 @@ def _with_stylesheet(document: bytes, base_url: str) -> bytes:
     return declaration + newline + b'<?xml-stylesheet type="text/xsl" href=' + href + b"?>\n" + rest
 
 
+def scoped_guid(guid: str, spec: FeedSpec) -> str:
+    """An item's GUID within one feed. Readers keep one copy of a GUID across all their feeds, in
+    whichever feed they read first: with the same GUID in all.xml and sources/spp.xml, newsboat
+    showed all.xml empty. The feed's path goes in a fragment, so a permalink still opens the page."""
+    return f"{guid}{'-' if '#' in guid else '#'}feed-{spec.path}"
+
+
 def render_feed(spec: FeedSpec, items: Sequence[FeedItem], fmt: str, base_url: str) -> bytes:
     """One feed document. ``fmt`` is ``rss`` or ``atom``."""
     generator = FeedGenerator()
@@ -72,8 +79,9 @@ def render_feed(spec: FeedSpec, items: Sequence[FeedItem], fmt: str, base_url: s
     generator.updated(newest)
     for item in reversed(items):  # feedgen prepends: add oldest first to list newest first
         entry = generator.add_entry()
-        entry.id(item.guid)
-        entry.guid(item.guid, permalink=item.permalink)
+        guid = scoped_guid(item.guid, spec)
+        entry.id(guid)
+        entry.guid(guid, permalink=item.permalink)
         entry.title(plain_text(item.title))
         entry.link(href=item.link)
         entry.published(item.published)

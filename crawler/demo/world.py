@@ -326,13 +326,15 @@ class World:
             self._render(site_id)
         return applied
 
-    async def crawl(self, config: object, store: object, *, backfill: int = 3) -> None:
-        """One crawl of every source now (in this process), remembered with the simulated time."""
+    async def crawl(self, config: object, store: object, *, backfill: int = 0) -> None:
+        """One cycle of what the daemon does, now (in this process): a crawl of every source, then its
+        re-check job (known articles, listed or not), remembered with the simulated time."""
         from crawler.runtime import Runtime
 
         started = datetime.now(UTC)
         async with Runtime(config, store) as runtime:  # type: ignore[arg-type]
             await asyncio.gather(*(runtime.fetch(s, backfill=backfill) for s in config.sources))  # type: ignore[attr-defined]
+            await runtime.recheck()
         self.crawls.append(Crawl(self.now, started, datetime.now(UTC)))
 
     def simulated(self, wall: datetime) -> datetime | None:

