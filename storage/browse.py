@@ -112,10 +112,12 @@ class BrowseQueries(HistoryQueries, CampaignRepository):
         with Session(self.read_engine) as session:
             return session.exec(select(Campaign.id).where(Campaign.name == name)).first() is not None
 
-    def count_published_since(self, since: datetime) -> int:
+    def count_found_since(self, since: datetime) -> int:
+        """Articles procwatch first found since then, whatever their publication date (an article of
+        2019 found today is news today)."""
         with Session(self.read_engine) as session:
             return session.exec(
-                select(func.count()).select_from(Article).where(col(Article.published_at) >= since)
+                select(func.count()).select_from(Article).where(col(Article.first_seen) >= since)
             ).one()
 
     def articles_per_source(self, source_id: str | None = None) -> dict[str, int]:

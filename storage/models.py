@@ -40,6 +40,7 @@ class Article(SQLModel, table=True):
     __table_args__ = (
         Index("ix_article_published", "published_at", "id"),
         Index("ix_article_source_published", "source_id", "published_at", "id"),
+        Index("ix_article_first_seen", "first_seen"),  # what was found today, whatever its date
     )
 
     id: int = Field(default=None, primary_key=True)  # None until the row is flushed

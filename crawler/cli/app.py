@@ -47,13 +47,31 @@ JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of 
 
 
 #: exit codes, as the README documents them
-OK, FAILED, USAGE_EXIT, DATABASE_EXIT = 0, 1, 2, 3
+OK, FAILED, USAGE_EXIT, DATABASE_EXIT, ADDRESS_EXIT = 0, 1, 2, 3, 4
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, no traceback."""
     err_console.print(message, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def serve_app(app: Any, host: str, port: int) -> None:
+    """Serve the feeds and web view until interrupted. The address is taken first, so a port in use is
+    one line naming it and exit 4 (uvicorn's own error said nothing of it and left exit 3)."""
+    import socket
+
+    import uvicorn
+
+    from feeds.http import TolerantH11Protocol
+
+    try:
+        listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as exc:
+        fail(f"procwatch: cannot listen on {host}:{port}: {exc.strerror or exc}", ADDRESS_EXIT)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", http=TolerantH11Protocol))
+    with listener:
+        server.run(sockets=[listener])
 
 
 def read_config(path: Path | None) -> Config:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from crawler.cli.app import FAILED, app, console, fail
+from crawler.cli.app import FAILED, app, console, fail, serve_app
 from crawler.cli.feeds import DEFAULT_HOST, DEFAULT_PORT
 from crawler.cli.fetch import crawl_once, print_report
 from crawler.dates import beijing_iso
@@ -73,11 +73,8 @@ def demo_command(
         if not serve:
             console.print(f"run 'procwatch demo --serve' and subscribe to {base_url}/all.xml", markup=False)
             return
-        import uvicorn
-
-        from feeds.http import TolerantH11Protocol
         from feeds.server import create_app
 
         console.print(f"subscribe to {base_url}/all.xml (all feeds: {base_url}/feeds.opml); Ctrl-C stops", markup=False)
         app = create_app(store, lambda: catalog)
-        uvicorn.run(app, host=DEFAULT_HOST, port=port, log_level="warning", http=TolerantH11Protocol)
+        serve_app(app, DEFAULT_HOST, port)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from crawler.cli.app import ConfigOption, DbOption, app, console, open_store, read_config
+from crawler.cli.app import ConfigOption, DbOption, app, console, open_store, read_config, serve_app
 from crawler.daemon.options import DaemonOptions
 
 feed_app = typer.Typer(help="Build the RSS/Atom feeds.", no_args_is_help=True)
@@ -46,10 +46,7 @@ def serve_command(
     db: DbOption = None,
 ) -> None:
     """Serve the feeds over HTTP (with ETag/304, filters, OPML and /healthz)."""
-    import uvicorn
-
     from crawler.runtime import Runtime
-    from feeds.http import TolerantH11Protocol
     from feeds.server import create_app
 
     loaded = read_config(config)
@@ -57,4 +54,4 @@ def serve_command(
     catalog = Runtime(loaded, store).catalog()
     console.print(f"serving feeds on http://{host}:{port}/ (all sources: http://{host}:{port}/all.xml)", markup=False)
     app = create_app(store, lambda: catalog, base_url=base_url)
-    uvicorn.run(app, host=host, port=port, log_level="warning", http=TolerantH11Protocol)
+    serve_app(app, host, port)

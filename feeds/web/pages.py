@@ -155,7 +155,7 @@ class WebView:
             "now": iso(now),
             "status": status.get("status"),
             "database_error": status.get("database_error"),
-            "published_today": self.store.count_published_since(midnight),
+            "found_today": self.store.count_found_since(midnight),
             "today": [_article(a, names) for a in today.articles],
             "changes": [
                 {"kind": str(e.kind), "at": iso(e.at), "note": e.note, "article": _article(a, names)}
