@@ -16,12 +16,14 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from feeds.catalog import SourceCatalog, catalog, find
 from feeds.filters import FilterError, parse_filters
+from feeds.headers import SecurityHeaders
 from feeds.items import items_for
 from feeds.render import MEDIA_TYPES, STYLESHEET_NAME, feed_as_page, newest_update, opml, render_feed, stylesheet
 from feeds.web.pages import WebView
@@ -184,5 +186,6 @@ def create_app(
             Route("/healthz", healthz),
             Route("/{path:path}.{ext:feedformat}", feed),
             *web.routes(),
-        ]
+        ],
+        middleware=[Middleware(SecurityHeaders)],
     )
