@@ -30,7 +30,7 @@ from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLES = 40
-ROUNDS = int(os.environ.get("PROCWATCH_SOAK_ROUNDS", "2"))
+ROUNDS = int(os.environ.get("PROCWATCH_SOAK_ROUNDS", "1"))
 KILLS_PER_ROUND = 2
 
 READER = r"""
