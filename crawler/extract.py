@@ -36,6 +36,9 @@ ATTACHMENT_EXTENSIONS = ("pdf", "doc", "docx", "xls", "xlsx", "et", "ppt", "pptx
 _ATTACHMENT = re.compile(r"\.(?:" + "|".join(ATTACHMENT_EXTENSIONS) + r")(?:[?#]|$)", re.IGNORECASE)
 
 
+MAX_TITLE_CHARS = 1000  # a longer "title" is a page error, not a headline: kept cut, with "…"
+
+
 @dataclass(frozen=True)
 class ExtractedArticle:
     """The fields of one article page. Text is as published, minus page chrome."""
@@ -56,6 +59,12 @@ class ExtractedArticle:
     attachments: tuple[str, ...] = ()
     #: field -> the rule that found it ("meta:articletitle", "heading:h1", "displayed", ...)
     rules: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        # one bound for every way an article is made (extraction, adapters, with_changes): a 9 MB
+        # "title" was stored twice per version and made /articles/1 27 MB
+        if len(self.title) > MAX_TITLE_CHARS:
+            object.__setattr__(self, "title", self.title[: MAX_TITLE_CHARS - 1].rstrip() + "…")
 
     # Computed on first use: extraction alone does not need them, storage does.
     @cached_property

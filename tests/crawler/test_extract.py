@@ -220,3 +220,22 @@ def test_a_private_use_character_in_the_text_does_not_break_body_finding() -> No
     )
     article = extract_article(html, "http://example.gov.cn/a.html")
     assert article.body_text == "第一段落内容\ue000这是正文，很长的一段文字。\n第二段落，继续说明，内容足够长。"
+
+
+def test_a_huge_title_is_stored_cut_and_pages_stay_small(mirror, sqlite_store, tmp_path) -> None:
+    """A 9 MB title was stored in full twice per version: /articles became 9 MB, /articles/1 27 MB."""
+    from starlette.testclient import TestClient
+
+    from crawler.config import load_config
+    from crawler.extract import MAX_TITLE_CHARS
+    from feeds.server import create_app
+    from tests.conftest import crawl, feed_catalog
+
+    mirror.edit("spp", 0, title="超长标题" * 175_000)  # 700,000 characters, three times on the page (within the 10 MB cap)
+    crawl(mirror, sqlite_store, tmp_path, "spp")
+    (article,) = [a for a in sqlite_store.search_articles(limit=10).articles if a.title.startswith("超长标题")]
+    assert len(article.title) == MAX_TITLE_CHARS and article.title.endswith("…")
+    config = load_config(mirror.write_config(tmp_path / "sources.yaml"))
+    web = TestClient(create_app(sqlite_store, lambda: feed_catalog(config)))
+    assert len(web.get("/articles").content) < 200_000
+    assert len(web.get(f"/articles/{article.id}").content) < 500_000
