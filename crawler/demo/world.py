@@ -51,7 +51,7 @@ class Truth:
 
 
 @dataclass
-class Crawl:
+class CrawlTime:
     simulated: datetime
     started: datetime  # wall clock, UTC
     ended: datetime
@@ -104,7 +104,7 @@ class World:
         self.now = start or (datetime.now(UTC) - timedelta(days=days)).replace(microsecond=0)
         self.end = self.now + timedelta(days=days)
         self.truth: dict[str, Truth] = {}
-        self.crawls: list[Crawl] = []
+        self.crawls: list[CrawlTime] = []
         self.campaign_first: dict[str, datetime] = {}  # source -> first served mention
         self._serial = 0
         mirrors = [
@@ -335,7 +335,7 @@ class World:
         async with Runtime(config, store) as runtime:  # type: ignore[arg-type]
             await asyncio.gather(*(runtime.fetch(s, backfill=backfill) for s in config.sources))  # type: ignore[attr-defined]
             await runtime.recheck()
-        self.crawls.append(Crawl(self.now, started, datetime.now(UTC)))
+        self.crawls.append(CrawlTime(self.now, started, datetime.now(UTC)))
 
     def simulated(self, wall: datetime) -> datetime | None:
         """The simulated time of the crawl that was running (or had last run) at this wall-clock time."""
