@@ -28,10 +28,15 @@ class _Layer:
         self.name = name
         self.produced = 0
         self._inflate: zlib._Decompress | None = None if name == "deflate" else zlib.decompressobj(wbits=31)
+        self._head = b""  # deflate: the first bytes, until two say which kind it is
 
     def feed(self, data: bytes, budget: int) -> bytes:
         if self._inflate is None:  # "deflate" is zlib-wrapped by the standard, raw from some servers
-            raw = len(data) < 2 or data[0] & 0x0F != 8 or (data[0] << 8 | data[1]) % 31 != 0
+            data = self._head + data
+            if len(data) < 2:
+                self._head = data
+                return b""
+            raw = data[0] & 0x0F != 8 or (data[0] << 8 | data[1]) % 31 != 0
             self._inflate = zlib.decompressobj(wbits=-15 if raw else 15)
         try:
             out = self._inflate.decompress(data, budget + 1 - self.produced)

@@ -73,3 +73,8 @@ def test_an_encoding_not_asked_for_is_named() -> None:
         fetch(Page(b"\x0b\x02\x80", headers={"Content-Encoding": "br"}))
     with pytest.raises(EncodingError, match="zstd"):
         BoundedDecoder("gzip, zstd", 100)
+
+
+def test_deflate_arriving_a_byte_at_a_time_is_decoded() -> None:
+    decoder = BoundedDecoder("deflate", 1 << 20)
+    assert b"".join(decoder.feed(bytes([byte])) for byte in zlib.compress(HTML)) == HTML
