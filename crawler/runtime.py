@@ -28,6 +28,7 @@ from crawler.adapters import Adapter, resolve
 from crawler.campaigns import CampaignExtractor
 from crawler.campaigns.lexicon import load_lexicon
 from crawler.config import Config, Settings, Source
+from crawler.daemon.options import DaemonOptions
 from crawler.dates import beijing_iso
 from crawler.fetch import Fetcher
 from crawler.metrics import Metrics
@@ -83,7 +84,7 @@ def compare(old: Config, new: Config) -> ConfigChanges:
 
 
 # Settings the fetcher is built from: a change to one of these means a new fetcher.
-RECHECK_EVERY = timedelta(minutes=5)  # the daemon's default re-check cycle (--recheck-every)
+RECHECK_EVERY = DaemonOptions.recheck_every  # the daemon's default re-check cycle (--recheck-every)
 FETCHER_SETTINGS = ("user_agent", "concurrency", "min_delay", "timeout", "max_bytes", "max_redirects", "retries")
 
 
@@ -308,8 +309,8 @@ class Runtime:
                     checked_before=now - settings.recheck_within / 2,
                     limit=recheck_budget(count, settings.recheck_within, every),
                 )
-                urls = [a.url for a in stale if a.url not in by_source.get(sid, [])]
-                if urls:
+                already = set(by_source.get(sid, ()))
+                if urls := [a.url for a in stale if a.url not in already]:  # no entry, no empty report
                     by_source[sid] += urls
         reports = []
         for sid, urls in by_source.items():
