@@ -31,6 +31,7 @@ from tests.support.waiting import wait_until
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLES = 40
 ROUNDS = int(os.environ.get("PROCWATCH_SOAK_ROUNDS", "1"))
+pytestmark = pytest.mark.timeout(420 * ROUNDS)  # a longer soak is given the time it asks for
 KILLS_PER_ROUND = 2
 
 READER = r"""

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+
+import pytest
 
 from feeds.http import percent_encode_targets
 
@@ -32,3 +36,38 @@ def test_the_server_answers_a_raw_utf8_query_like_its_encoded_twin(served: str) 
     encoded_status, encoded_body = _raw_get(served, "/all.xml?q=%E6%A3%80%E5%AF%9F%E6%8A%A4%E4%BC%81")
     assert raw_status == encoded_status == 200 and raw_body == encoded_body and "检察护企".encode() in raw_body
     assert _raw_get(served, "/articles?source=不存在")[0] == 400  # decoded, then checked like any filter
+
+
+def test_a_huge_request_line_is_rewritten_in_linear_time() -> None:
+    # 1.2 MB of non-ASCII target, first without its end of line (as it arrives in pieces), then whole:
+    # the old backtracking pattern took 90 s on a tenth of this. Run apart: a regular expression holds the GIL.
+    script = """
+import sys
+from feeds.http import percent_encode_targets
+target = "/articles?q=" + "检" * 400_000
+start = f"GET {target}".encode()
+assert percent_encode_targets(start) == start  # not a request line yet: left to the parser
+whole = percent_encode_targets(f"GET {target}&x=y HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n".encode())
+assert whole.startswith(b"GET /articles?q=%E6%A3%80%E6"), whole[:40]
+assert whole.endswith(b"&x=y HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"), whole[-40:]
+"""
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("rewriting a 1.2 MB request line took over 60 s: the rewrite is not linear")
+    assert done.returncode == 0, done.stderr
+    near_misses = "GET /a?q=检 HTTP/2.0\r\n|GET /a b?q=检 HTTP/1.1\r\n|get /a?q=检 HTTP/1.1\r\n".encode().split(b"|")
+    assert [percent_encode_targets(line) for line in near_misses] == near_misses  # not request lines h11 accepts
+
+
+@pytest.mark.timeout(60)  # a request line that stalls the event loop would hang the server, and this test
+def test_the_server_keeps_answering_while_a_hostile_request_line_arrives(served: str) -> None:
+    host, port = served.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as hostile:
+        hostile.sendall(("GET /articles?q=" + "检" * 40_000).encode())  # no end of line yet: the parser buffers
+        assert _raw_get(served, "/healthz")[0] == 200
+        hostile.sendall(b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := hostile.recv(65536):
+            answer += chunk
+    assert answer.split(b" ", 2)[1] in {b"200", b"400", b"414", b"431"}  # answered, whatever the verdict
