@@ -29,6 +29,7 @@ from crawler.body import MIN_BODY_CHARS, cut_to_article, find_body, media_body, 
 from crawler.chrome import squash
 from crawler.config import Selectors
 from crawler.dates import date_from_url, displayed_date, parse_date
+from crawler.html_tree import parse_html
 from crawler.normalise import clean_inline, hash_text, matching_text, strip_pinyin
 from storage.sanitize import sanitize_html
 
@@ -135,7 +136,7 @@ def extract_article(
         raise ExtractionError(f"{url}: a PDF document, not an HTML page")
     selectors = selectors or Selectors()
     rules: dict[str, str] = {}
-    tree = LexborHTMLParser(html)
+    tree = parse_html(html)
     metas = _metas(tree)
     tree.strip_tags(["script", "style", "noscript", "template"])  # unseen, and it would pollute the page text
     page_text = _BLANK_LINES.sub("\n", tree.body.text(separator="\n")) if tree.body is not None else ""

@@ -14,6 +14,7 @@ from publicsuffixlist import PublicSuffixList
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from crawler.dates import parse_date
+from crawler.html_tree import parse_html
 from crawler.normalise import clean_inline
 
 TRS_ARTICLE = re.compile(r"/(?:\d{6}/)?t\d{8}_\d+\.s?html?$", re.I)  # /202211/t20221130_3898030.shtml
@@ -125,7 +126,7 @@ def extract_links(
     With ``selector``, every link it matches is an article; otherwise a link must be on the same site
     and its path must match one of ``patterns``.
     """
-    tree = container or LexborHTMLParser(html)
+    tree = container or parse_html(html)
     patterns = tuple(patterns)
     anchors = tree.css(selector) if selector else tree.css("a[href]")
     seen: set[str] = set()
@@ -145,7 +146,7 @@ def extract_links(
     return links
 
 
-def next_pages(html: str, page_url: str, wanted: int) -> list[str]:
+def next_pages(html: str, page_url: str, wanted: int, container: LexborHTMLParser | None = None) -> list[str]:
     """Up to ``wanted`` further list pages after this one, read from the pager.
 
     TRS writes ``createPageHTML(total, current, "index", "shtml")`` for ``index_1.shtml``...;
@@ -158,7 +159,7 @@ def next_pages(html: str, page_url: str, wanted: int) -> list[str]:
         total, current, stem, ext = int(match.group(1)), int(match.group(2)), match.group(3), match.group(4)
         pages = range(current + 1, min(total, current + 1 + wanted))
         return [urljoin(page_url, f"{stem}_{n}.{ext}") for n in pages]
-    tree = LexborHTMLParser(html)
+    tree = container or parse_html(html)
     for anchor in tree.css("a[href]"):
         if _NEXT_TEXT.match(clean_inline(anchor.text(separator=" "))):
             url = clean_url(anchor.attributes.get("href") or "", page_url)

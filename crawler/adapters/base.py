@@ -14,6 +14,7 @@ from typing import ClassVar, TypeVar
 
 from crawler.config import Source
 from crawler.extract import ExtractedArticle, extract_article
+from crawler.html_tree import parse_html
 from crawler.listing import (
     CONTENT_ARTICLE,
     DATED_ARTICLE,
@@ -65,8 +66,11 @@ class Adapter:
 
     def parse_list(self, html: str, url: str, *, backfill: int = 0) -> ListPage:
         """Article links on one list page, and up to ``backfill`` further list pages."""
-        links = extract_links(html, url, patterns=self.article_patterns, selector=self.source.selectors.links)
-        return ListPage(links=links, next_pages=next_pages(html, url, backfill))
+        tree = parse_html(html)  # once, for the links and the pager
+        links = extract_links(
+            html, url, patterns=self.article_patterns, selector=self.source.selectors.links, container=tree
+        )
+        return ListPage(links=links, next_pages=next_pages(html, url, backfill, container=tree))
 
     def parse_article(self, html: str | bytes, url: str, *, encoding: str | None = None) -> ExtractedArticle:
         """Fields of one article page."""

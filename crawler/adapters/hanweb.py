@@ -13,7 +13,8 @@ import re
 from crawler.adapters.base import Adapter, ListPage, register
 from crawler.listing import HANWEB_ARTICLE, TRS_ARTICLE, extract_links
 
-_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S | re.I)
+_RECORD_START = re.compile(r"<record>\s*<!\[CDATA\[", re.I)
+_RECORD_END = re.compile(r"\]\]>\s*</record>", re.I)
 _TOTAL = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>", re.I)
 
 
@@ -23,9 +24,23 @@ class HanwebAdapter(Adapter):
 
     def parse_list(self, html: str, url: str, *, backfill: int = 0) -> ListPage:
         page = super().parse_list(html, url, backfill=backfill)
-        records = "".join(_RECORD.findall(html))
+        records = "".join(_records(html))
         if not records:
             return page
         known = {link.url for link in page.links}
         embedded = extract_links(records, url, patterns=self.article_patterns, selector=self.source.selectors.links)
         return ListPage(page.links + [link for link in embedded if link.url not in known], page.next_pages)
+
+
+def _records(html: str) -> list[str]:
+    """The CDATA of each ``<record>``, in one forward pass (a lazy pattern rescans the rest of the
+    page from every unclosed record: 10 s for 170 KB of them)."""
+    found = []
+    position = 0
+    while start := _RECORD_START.search(html, position):
+        end = _RECORD_END.search(html, start.end())
+        if end is None:
+            break
+        found.append(html[start.end() : end.start()])
+        position = end.end()
+    return found

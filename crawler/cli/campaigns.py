@@ -64,9 +64,9 @@ def read_document(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> str:
             article = extract_article(text, path.resolve().as_uri())
             return article.title + "\n" + article.body_text
         except ExtractionError:
-            from selectolax.lexbor import LexborHTMLParser
+            from crawler.html_tree import parse_html
 
-            return LexborHTMLParser(text).text(separator="\n")
+            return parse_html(text).text(separator="\n")
     return text
 
 

@@ -50,3 +50,27 @@ def test_a_list_page_of_100000_links_is_read_and_capped(tmp_path: Path, sqlite_s
         config = with_cap(mirror.write_config(tmp_path / "sources.yaml"), 20)
         report = fetch(config, sqlite_store, "bulk")
     assert report.list_pages == 1 and len(report.articles) == 20 and report.deferred == 100_000 - 20
+
+
+def test_hostile_list_pages_do_not_hold_a_healthy_source(tmp_path: Path, sqlite_store: Store) -> None:
+    # Two portals serve list pages built to make parsers quadratic (nesting 100,000 deep; unclosed
+    # records) while a third is healthy: all three crawls finish, and the healthy one reads its list.
+    sites = [bulk_site(3, "deep", per_page=3), bulk_site(3, "records", per_page=3), bulk_site(3, "healthy", per_page=3)]
+    with Mirror(sites) as mirror:
+        deep = "<div>" * 100_000 + '<a href="/bulk/202401/t20240101_1.shtml">x</a>'
+        records = "<record><![CDATA[" * 60_000
+        for site_id, body in (("deep", deep), ("records", records)):
+            page = Page(f"<html><body>{body}</body></html>".encode())
+            mirror.servers[site_id].set(mirror.sites[site_id].list_path, page)
+        config_path = mirror.write_config(tmp_path / "sources.yaml")
+        config_path.write_text(config_path.read_text().replace("adapter: trs", "adapter: hanweb"))  # reads records
+        config = load(config_path)
+
+        async def main() -> list[CrawlReport]:
+            async with runtime_for(config, sqlite_store) as runtime:
+                crawls = [runtime.fetch(config.get(site), recheck_listed=False) for site in ("deep", "records", "healthy")]
+                return list(await asyncio.gather(*crawls))
+
+        reports = asyncio.run(main())
+    assert [report.list_errors for report in reports] == [[], [], []]
+    assert reports[2].count("new") == 3
