@@ -431,8 +431,12 @@ class Crawl:
             result.extracted = article
             return result
         text = f"{article.title}\n{article.body_text}"
+        # an unchanged page adds no mentions (storage keeps them only with a new version): finding them
+        # again would cost a long article seconds on every re-check
+        unchanged = known and await self.store.read(self.store.current_hash, link.url) == article.content_hash
         try:
-            mentions = await _off_loop(_EXTRACTORS, self.campaigns.extract, text) if self.campaigns else ()
+            finder = None if unchanged else self.campaigns
+            mentions = await _off_loop(_EXTRACTORS, finder.extract, text) if finder else ()
         except Exception as exc:
             return ArticleResult(link.url, error, title=link.title, error=_page_bug(self.source.id, link.url, exc))
         # the validators in the same transaction as the version they vouch for

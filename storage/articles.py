@@ -412,6 +412,11 @@ class ArticleRepository(CampaignRepository):
                 article.last_checked = article.last_seen = at
                 session.add(article)
 
+    def current_hash(self, url: str) -> str | None:
+        """The content hash of the article's current version, or None for a URL not stored."""
+        with Session(self.read_engine) as session:
+            return session.exec(select(Article.content_hash).where(Article.url == url)).first()
+
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         """Which of these URLs are already stored, as articles or as republications."""
         wanted = list(dict.fromkeys(urls))

@@ -295,3 +295,19 @@ def test_cli_fetch_names_a_page_whose_extraction_raises_without_a_traceback(mirr
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert f"error: {broken}: ValueError: zip() argument 2 is longer than argument 1" in result.stderr
+
+
+def test_an_unchanged_page_is_not_scanned_for_campaigns_again(mirror, sqlite_store, tmp_path, monkeypatch) -> None:
+    # a portal without validators answers every re-check in full: only a changed text is scanned
+    from crawler.campaigns.extract import CampaignExtractor
+
+    crawl(mirror, sqlite_store, tmp_path, "spp")
+    mirror.servers["spp"].validators = False
+    scanned: list[str] = []
+    real = CampaignExtractor.extract
+    monkeypatch.setattr(CampaignExtractor, "extract", lambda self, text: scanned.append(text) or real(self, text))
+    report = crawl(mirror, sqlite_store, tmp_path, "spp")
+    assert report.count("unchanged") == len(report.articles) > 0 and scanned == []
+    mirror.edit("spp", 0, body=mirror.article("spp", 0).body + "\n深入开展“检察护企”专项行动。")
+    report = crawl(mirror, sqlite_store, tmp_path, "spp")
+    assert report.count("changed") == 1 and len(scanned) == 1 and "检察护企" in scanned[0]
