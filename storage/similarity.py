@@ -28,6 +28,9 @@ SEED = 1
 BANDS, ROWS = 16, 4  # candidate threshold ~ (1/16) ** (1/4) = 0.5 Jaccard
 SHINGLE = 5
 NEAR_DUPLICATE = 0.8  # estimated Jaccard similarity of shingles from which two texts are one article
+# Shingles handled per step: memory stays ~20 MB whatever the text's length (all at once, a 3-million-
+# character article took 64 permutations x 3 M x 4 bytes, and 1 GB of peak memory, to store).
+_CHUNK = 1 << 16
 _SPACE = re.compile(r"\s+")
 # datasketch's LeanMinHash layout, native alignment: seed, -number of values (the affine format's
 # mark), scheme code 1, the values
@@ -89,8 +92,10 @@ def shingle_hashes(text: str) -> Signature:
     parts = []
     for length in np.unique(lengths).tolist():  # shingles of one byte length at a time
         zero, table = _crc_tables(length)
-        windows = raw[starts[lengths == length][:, None] + np.arange(length)]
-        parts.append(np.bitwise_xor.reduce(table[np.arange(length), windows], axis=1) ^ zero)
+        chosen = starts[lengths == length]
+        for first in range(0, len(chosen), _CHUNK):
+            windows = raw[chosen[first : first + _CHUNK, None] + np.arange(length)]
+            parts.append(np.bitwise_xor.reduce(table[np.arange(length), windows], axis=1) ^ zero)
     hashes: Signature = np.concatenate(parts)
     return hashes
 
@@ -98,9 +103,12 @@ def shingle_hashes(text: str) -> Signature:
 def signature(text: str) -> Signature:
     """MinHash of the text's character 5-shingles (whitespace ignored)."""
     a, b = _permutations()
-    permuted = np.multiply(a, _fmix32(shingle_hashes(text)))  # uint32 arithmetic wraps modulo 2**32, as meant
-    np.add(permuted, b, out=permuted)
-    minimum: Signature = permuted.min(axis=1)
+    mixed = _fmix32(shingle_hashes(text))
+    minimum: Signature = np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
+    for first in range(0, len(mixed), _CHUNK):
+        permuted = np.multiply(a, mixed[first : first + _CHUNK])  # uint32 arithmetic wraps modulo 2**32, as meant
+        np.add(permuted, b, out=permuted)
+        np.minimum(minimum, permuted.min(axis=1), out=minimum)
     return minimum
 
 
