@@ -1,9 +1,11 @@
 """Bytes to text, for portals whose charset labels cannot be trusted.
 
-Order: a byte-order mark, the source's configured encoding, the HTTP charset, ``<meta charset>``
-or ``http-equiv``; the first that decodes cleanly wins. When none does (the classic GBK page
-labelled UTF-8), a strict GB18030 decode is tried, then charset-normalizer decides. GBK and GB2312
-are decoded as their superset GB18030.
+Order: a byte-order mark, UTF-16 recognised by its zero bytes (markup is ASCII, so every other byte
+of a UTF-16 page is 0), the source's configured encoding, the HTTP charset, ``<meta charset>`` or
+``http-equiv``; the first that decodes cleanly wins. When none does (the classic GBK page labelled
+UTF-8), strict GB18030 and Big5 decodes are tried: GB18030 accepts nearly any Big5 byte sequence
+(as mojibake) while Big5 rejects most GBK text, so one that alone succeeds wins, and when both do,
+charset-normalizer chooses between the two. GBK and GB2312 are decoded as their superset GB18030.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ _SUPERSETS = {
     "latin-1": "cp1252",
 }
 _CANDIDATES = ["utf_8", "gb18030", "big5", "big5hkscs", "utf_16"]
+_CHINESE = ("gb18030", "big5hkscs")  # tried strictly, in this order, when the labels lie
+_SAMPLE = 4096  # bytes looked at for UTF-16's zero bytes
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,9 @@ def decode_html(content: bytes, content_type: str | None = None, configured: str
     for bom, name in _BOMS:
         if content.startswith(bom):
             return Decoded(content[len(bom) :].decode(name, "replace"), name, False)
+    utf16 = _utf16_without_bom(content)
+    if utf16:
+        return Decoded(content.decode(utf16, "replace"), utf16, True)
 
     labels = [configured, header_charset(content_type), meta_charset(content)]
     tried: list[str] = []
@@ -82,16 +89,37 @@ def decode_html(content: bytes, content_type: str | None = None, configured: str
             return Decoded(content.decode("utf-8"), "utf-8", True)
         except UnicodeDecodeError:
             pass
-    else:
-        # The usual lie on these portals: GBK bytes labelled UTF-8. A strict GB18030 decode settles it
-        # without the cost of statistical detection.
-        try:
-            return Decoded(content.decode("gb18030"), "gb18030", True)
-        except UnicodeDecodeError:
-            pass
-    best = from_bytes(content, cp_isolation=_CANDIDATES).best()
+    # The usual lie on these portals: GBK (or, on Traditional pages, Big5) bytes labelled UTF-8.
+    clean = [name for name in _CHINESE if _decodes(content, name)]
+    if len(clean) == 1:
+        return Decoded(content.decode(clean[0]), clean[0], True)
+    best = from_bytes(content, cp_isolation=clean or _CANDIDATES).best()
     if best is not None and best.encoding:
         name = canonical(best.encoding) or "utf-8"
         return Decoded(content.decode(name, "replace"), name, True)
     fallback = tried[0] if tried else "utf-8"
     return Decoded(content.decode(fallback, "replace"), fallback, True)
+
+
+def _decodes(content: bytes, encoding: str) -> bool:
+    try:
+        content.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf16_without_bom(content: bytes) -> str | None:
+    """utf-16-le or -be when the sample's zero bytes say so: at least an eighth of its byte pairs hold
+    one, nearly always on the same side (ASCII markup puts them there; a few CJK characters such as
+    一 U+4E00 on the other). No text in a single-byte, GB, Big5 or UTF-8 encoding has zero bytes."""
+    sample = content[: _SAMPLE - _SAMPLE % 2]
+    pairs = len(sample) // 2
+    if pairs < 8:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd >= pairs // 8 and even <= odd // 10:
+        return "utf-16-le"
+    if even >= pairs // 8 and odd <= even // 10:
+        return "utf-16-be"
+    return None

@@ -8,6 +8,7 @@ import pytest
 
 from crawler.dates import BEIJING, date_from_url, labelled_date, parse_date
 from crawler.decode import decode_html
+from crawler.extract import extract_article
 from crawler.normalise import clean_body, content_hash, normalise, strip_pinyin
 
 
@@ -63,6 +64,32 @@ def test_labels_are_used_when_they_decode_cleanly_and_gbk_means_gb18030() -> Non
     assert decode_html(
         '<meta http-equiv="Content-Type" content="text/html; charset=gb2312"><p>检察</p>'.encode("gbk")
     ).text.endswith("检察</p>")
+
+
+TRADITIONAL = (
+    "最高人民檢察院發布典型案例，各級檢察機關依法履行法律監督職責，"
+    "深入開展「檢察護企」專項行動，保障民營企業合法權益，維護社會公平正義。"
+)
+
+
+@pytest.mark.parametrize("label", ["text/html; charset=utf-8", None])
+def test_big5_labelled_utf8_or_unlabelled_is_big5_not_gb18030_mojibake(label: str | None) -> None:
+    html = f'<html><head><meta charset="utf-8"></head><body><p>{TRADITIONAL}</p></body></html>'
+    decoded = decode_html(html.encode("big5"), label)
+    assert decoded.encoding.startswith("big5") and decoded.detected
+    assert TRADITIONAL in decoded.text
+    simplified = html.replace(TRADITIONAL, "最高人民检察院发布典型案例，各级检察机关依法履行法律监督职责。")
+    assert decode_html(simplified.encode("gbk"), label).encoding == "gb18030"  # GBK stays GBK
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("meta", ["", '<meta charset="utf-16">'])
+def test_utf16_without_a_byte_order_mark_is_read(encoding: str, meta: str) -> None:
+    html = f"<html><head>{meta}<title>典型案例</title></head><body><p>{TRADITIONAL * 3}</p></body></html>"
+    decoded = decode_html(html.encode(encoding))
+    assert decoded.encoding == encoding and decoded.text == html
+    article = extract_article(html.encode(encoding), "http://x.gov.cn/202211/t20221130_1.shtml")
+    assert article.title == "典型案例" and TRADITIONAL in article.body_text
 
 
 @pytest.mark.parametrize(
