@@ -39,6 +39,7 @@ from storage import BackoffPolicy, Store
 from storage.clock import utcnow
 from storage.db import analyze
 from storage.retry import lost_race
+from storage.sources import overall_verdict, source_verdict
 
 HEALTH_DATABASE_TIMEOUT = 5.0  # seconds /healthz waits for the database before saying it does not answer
 _HEALTH_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-read")
@@ -348,8 +349,8 @@ class Runtime:
     # -- health ------------------------------------------------------------------------------------
 
     def health(self, next_runs: Callable[[Iterable[str]], Mapping[str, datetime | None]]) -> dict[str, Any]:
-        """Every configured, enabled source's state; ``status`` is "failing" while any source fails.
-        Times are Beijing time, like everything procwatch shows."""
+        """Every configured, enabled source's state; ``status`` is the worst source's (storage.sources:
+        failing, degraded when a crawl ran with failed pages, ok). Times are Beijing time."""
         database_error = None
         try:
             # health must answer, and say so, when the database cannot: also when it says nothing at all
@@ -378,9 +379,11 @@ class Runtime:
                 entry["consecutive_failures"] += unrecorded.failures
                 entry["last_error"] = unrecorded.error
                 entry["backoff_until"] = beijing_iso(unrecorded.backoff_until)
+            entry["status"] = source_verdict(entry["consecutive_failures"], entry["last_error"])
             sources[source_id] = entry
-        failing = sum(1 for s in sources.values() if s["consecutive_failures"])
-        status = "failing" if failing or database_error else "ok"
+        verdicts = [s["status"] for s in sources.values()]
+        failing = verdicts.count("failing")
+        status = overall_verdict(verdicts, database_error)
         return {"status": status, "database_error": database_error, "sources": sources, "failing_sources": failing}
 
 

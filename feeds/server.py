@@ -29,6 +29,7 @@ from feeds.render import MEDIA_TYPES, STYLESHEET_NAME, feed_as_page, newest_upda
 from feeds.web.pages import WebView
 from storage import Store
 from storage.clock import BEIJING
+from storage.sources import overall_verdict, source_verdict
 
 CACHE_CONTROL = "public, max-age=300"
 HealthHook = Callable[[], dict[str, Any]]
@@ -163,16 +164,18 @@ def create_app(
     def stored_health() -> dict[str, Any]:
         """Without a daemon in this process: what the database says of each configured source."""
         states = store.source_states()
-        by_source = {
-            source.id: {
-                "last_success": _beijing(states[source.id].last_success) if source.id in states else None,
-                "consecutive_failures": states[source.id].consecutive_failures if source.id in states else 0,
-                "last_error": states[source.id].last_error if source.id in states else None,
+        by_source: dict[str, dict[str, Any]] = {}
+        for source in sources().sources:
+            state = states.get(source.id)
+            failures, error = (state.consecutive_failures, state.last_error) if state else (0, None)
+            by_source[source.id] = {
+                "last_success": _beijing(state.last_success) if state else None,
+                "consecutive_failures": failures,
+                "last_error": error,
+                "status": source_verdict(failures, error),
             }
-            for source in sources().sources
-        }
-        failing = sum(1 for s in by_source.values() if s["consecutive_failures"])
-        return {"status": "failing" if failing else "ok", "sources": by_source, "failing_sources": failing}
+        verdicts = [s["status"] for s in by_source.values()]
+        return {"status": overall_verdict(verdicts), "sources": by_source, "failing_sources": verdicts.count("failing")}
 
     async def healthz(request: Request) -> Response:
         return JSONResponse(await health_cache.get("health", health or stored_health))

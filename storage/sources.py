@@ -32,6 +32,21 @@ def verbatim(value: str | None, limit: int) -> str | None:
     return value
 
 
+def source_verdict(consecutive_failures: int, last_error: str | None) -> str:
+    """A source's health in one word: ``failing`` (its last crawls failed), ``degraded`` (the last
+    crawl ran but some pages failed: ``last_error`` names them), or ``ok``."""
+    if consecutive_failures:
+        return "failing"
+    return "degraded" if last_error else "ok"
+
+
+def overall_verdict(verdicts: Sequence[str], database_error: str | None = None) -> str:
+    """The worst of the sources' verdicts; ``failing`` too when the database cannot be read."""
+    if database_error or "failing" in verdicts:
+        return "failing"
+    return "degraded" if "degraded" in verdicts else "ok"
+
+
 @dataclass(frozen=True)
 class Validators:
     """An ETag / Last-Modified pair as it may be sent back: values that cannot be are dropped (a full

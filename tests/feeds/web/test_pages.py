@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import quote
 
 import pytest
+from starlette.testclient import TestClient
 
+from crawler.cli.fetch import crawl_once
+from crawler.config import load_config
+from crawler.demo.server import Page
+from feeds.server import create_app
+from tests.conftest import feed_catalog
 from tests.feeds.web.conftest import NEW, OLD
 
 PAGES = ["/", "/sources", "/sources/spp", "/articles", "/campaigns", "/campaigns/检察护企", "/feeds"]
@@ -124,3 +131,18 @@ def test_hostile_titles_are_text_on_pages(web, archive) -> None:
         session.add(article)
     html = web.get("/articles").text + web.get("/articles/1").text
     assert "<script>alert" not in html and "<img src=x" not in html and "&lt;script&gt;" in html
+
+
+def test_a_crawl_with_a_failed_page_shows_degraded_not_ok(mirror, sqlite_store, tmp_path) -> None:
+    # the source's crawl ran (no consecutive failures) but one article page failed: health says so
+    config = load_config(mirror.write_config(tmp_path / "sources.yaml"))
+    broken = mirror.article("spp", 1).path
+    mirror.servers["spp"].set(broken, Page(b"%PDF-1.4 not a page", headers={"Content-Type": "text/html"}))
+    asyncio.run(crawl_once(config, config.get("spp"), sqlite_store))
+    web = TestClient(create_app(sqlite_store, lambda: feed_catalog(config)))
+    health = web.get("/healthz").json()
+    assert health["status"] == "degraded" and health["failing_sources"] == 0
+    assert health["sources"]["spp"]["status"] == "degraded" and broken in health["sources"]["spp"]["last_error"]
+    rows = {s["id"]: s for s in web.get("/sources.json").json()["sources"]}
+    assert rows["spp"]["status"] == "degraded" and rows["spp"]["consecutive_failures"] == 0
+    assert 'class="degraded"' in web.get("/sources").text
