@@ -228,6 +228,13 @@ class Settings(_Strict):
     max_articles_per_crawl: int = Field(
         500, ge=1, description="articles one crawl fetches at most; the rest wait for the next run"
     )
+    catch_up_pages: int = Field(
+        5,
+        ge=0,
+        le=100,
+        description="older list pages a crawl reads when a list's first page changed, while they show"
+        " links not stored yet (articles pushed off the first page between crawls); 0: never",
+    )
     lexicon: str | None = Field(None, description="extra campaign lexicon (YAML), relative to this file")
     recheck: list[RecheckBand] = Field(default_factory=lambda: list(DEFAULT_RECHECK))
     recheck_within: Duration = Field(

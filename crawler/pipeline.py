@@ -199,6 +199,7 @@ class Crawl:
     on_fetch: FetchHook = log_fetch
     backoff: BackoffPolicy | None = None  # set by the daemon: a failing source waits before its next run
     max_articles: int | None = None  # articles fetched per run at most (settings.max_articles_per_crawl)
+    catch_up: int = 0  # older list pages read, without --backfill, while the lists changed (settings.catch_up_pages)
 
     async def run(self) -> CrawlReport:
         run = _Run(CrawlReport(self.source.id))
@@ -289,10 +290,11 @@ class Crawl:
         report = run.report
         links: dict[str, ListedLink] = {}
         first_pages = set(self.source.lists)
-        queue = [(url, self.backfill) for url in self.source.lists]
+        # (list page, older pages still to read for --backfill, pages that may still be read to catch up)
+        queue = [(url, self.backfill, 0 if self.backfill else self.catch_up) for url in self.source.lists]
         visited: set[str] = set()
         while queue:
-            url, budget = queue.pop(0)
+            url, budget, catch_up = queue.pop(0)
             if url in visited:
                 continue
             visited.add(url)
@@ -318,7 +320,10 @@ class Crawl:
             # other sources stay served while a huge page is read, and within a budget
             try:
                 page = await asyncio.wait_for(
-                    _off_loop(_PARSERS, self.adapter.parse_list, text, response.url, backfill=budget), LIST_PARSE_BUDGET
+                    _off_loop(
+                        _PARSERS, self.adapter.parse_list, text, response.url, backfill=budget or min(catch_up, 1)
+                    ),
+                    LIST_PARSE_BUDGET,
                 )
             except TimeoutError:
                 report.list_errors.append(f"{url}: list page not parsed within {LIST_PARSE_BUDGET:.0f} s")
@@ -327,21 +332,29 @@ class Crawl:
             for link in page.links:
                 if on_source_sites(link.url, url, self.source.homepage, self.source.hosts):  # never another site's
                     links.setdefault(link.url, link)
-            if url in first_pages and not self.dry_run:
-                current = [link.url for link in page.links]
-                previous = await self.store.read(self.store.listing, url)
-                vanished = vanished_from_list(previous or [], current)
-                # What left the list stays at the head of the snapshot until it is checked: a run killed
-                # in between leaves it for the next, which finds it vanished again (_settle_snapshots).
-                await self.store.run(self.store.update_listing, url, vanished + current)
-                run.vanished += vanished
-                run.snapshots[url] = (vanished, current)
+            current = [link.url for link in page.links]
+            if url in first_pages:
+                previous = await self.store.read(self.store.listing, url) or []
+                if not self.dry_run:
+                    vanished = vanished_from_list(previous, current)
+                    # What left the list stays at the head of the snapshot until it is checked: a run killed
+                    # in between leaves it for the next, which finds it vanished again (_settle_snapshots).
+                    await self.store.run(self.store.update_listing, url, vanished + current)
+                    run.vanished += vanished
+                    run.snapshots[url] = (vanished, current)
+                # Catching up: when the first page changed since the last crawl, what was on it may have
+                # been pushed further (publications during an outage, a reordered list): read on.
+                follow = catch_up > 0 and bool(previous) and set(previous) != set(current)
+            else:  # a later page read to catch up: on while it shows links not stored yet
+                follow = catch_up > 0 and bool(set(current) - await self.store.read(self.store.known_urls, current))
+            if follow and page.next_pages and page.next_pages[0] not in visited:
+                queue.append((page.next_pages[0], 0, catch_up - 1))
             remaining = budget
             for next_url in page.next_pages:
                 if remaining <= 0:
                     break
                 if next_url not in visited:
-                    queue.append((next_url, remaining - 1))
+                    queue.append((next_url, remaining - 1, 0))
                     remaining -= 1
             if self.progress:
                 self.progress("list", report.list_pages, len(self.source.lists))
@@ -483,10 +496,13 @@ def vanished_from_list(previous: list[str], current: list[str]) -> list[str]:
     """
     still = set(current)
     out = []
-    for index, url in enumerate(previous):
-        if url not in still and any(older in still for older in previous[index + 1 :]):
+    older_still = False  # whether a link after this one in ``previous`` is still listed
+    for url in reversed(previous):  # one pass from the oldest: a scan of the rest per link was quadratic
+        if url in still:
+            older_still = True
+        elif older_still:
             out.append(url)
-    return out
+    return out[::-1]
 
 
 _HOME_PATHS = {"", "/", "/index.html", "/index.htm", "/index.shtml", "/index.jsp", "/default.html", "/default.htm"}

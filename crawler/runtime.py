@@ -197,6 +197,7 @@ class Runtime:
             campaigns=self._campaigns,
             on_fetch=self._on_fetch,
             max_articles=self.config.settings.max_articles_per_crawl,
+            catch_up=self.config.settings.catch_up_pages,
             **options,
         )
 

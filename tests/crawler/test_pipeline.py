@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import feedparser
@@ -37,12 +38,37 @@ def test_first_crawl_stores_every_article_once_with_dates_in_beijing_time(mirror
         assert article.published_at is not None
 
 
-def test_pagination_is_followed_only_when_backfilling(mirror, sqlite_store, tmp_path) -> None:
+def test_a_first_crawl_reads_older_list_pages_only_when_backfilling(mirror, sqlite_store, tmp_path) -> None:
     shallow = crawl(mirror, sqlite_store, tmp_path, "spp", dry_run=True)
     deep = crawl(mirror, sqlite_store, tmp_path, "spp", backfill=3, dry_run=True)
     assert (shallow.list_pages, len(shallow.articles)) == (1, 2)
     assert (deep.list_pages, len(deep.articles)) == (2, 3)
     assert sqlite_store.counts()["articles"] == 0  # dry run stores nothing
+
+
+def test_articles_pushed_off_the_first_page_between_crawls_are_caught_up(mirror, sqlite_store, tmp_path) -> None:
+    # Three publications while procwatch was away: the first page shows two, the third sits on page 2.
+    site = mirror.sites["spp"]
+    first = crawl(mirror, sqlite_store, tmp_path, "spp")
+    assert first.list_pages == 1 and first.count("new") == 2
+    others = [article for other in ("scjcy", "zfw") for article in mirror.sites[other].articles]
+    for number in (1, 2, 3):
+        site.articles.insert(
+            0,
+            replace(
+                site.articles[0],
+                path=f"/xwfbh/wsfbt/202405/t2024050{number}_99000{number}.shtml",
+                title=f"检察机关发布第{number}批典型案例",
+                body=others[number - 1].body,  # the mirror's second text repeats one of spp's: a duplicate
+            ),
+        )
+    mirror.publish("spp")
+    caught_up = crawl(mirror, sqlite_store, tmp_path, "spp", recheck_listed=False)
+    seen = {a.url: a.outcome for a in caught_up.articles}
+    published = [mirror.url("spp", f"/xwfbh/wsfbt/202405/t2024050{n}_99000{n}.shtml") for n in (1, 2, 3)]
+    assert caught_up.list_pages >= 2 and [seen.get(url) for url in published] == ["new", "duplicate", "new"]
+    steady = crawl(mirror, sqlite_store, tmp_path, "spp", recheck_listed=False)
+    assert steady.list_pages == 1 and steady.count("new") == 0  # a list that did not change: its first page only
 
 
 def test_second_crawl_adds_nothing_and_uses_conditional_requests(mirror, sqlite_store, tmp_path) -> None:
