@@ -34,6 +34,7 @@ class Version:
     marker: str  # a sentence only this version's text holds
     served_from: datetime
     served_until: datetime | None = None
+    listed: bool = True  # on its list's first page when served: the daemon's list crawl sees it
 
 
 @dataclass
@@ -94,7 +95,9 @@ def _pool() -> list[str]:
         for entry in sorted(SHARED_SEEDS.glob("*.txt")):
             pool += [s for s in entry.read_text("utf-8", "replace").replace("\n", "。").split("。") if len(s) > 12]
     # the samples keep some page furniture (下一篇 links): an article's text is cut before it, rightly
-    return sorted({s.strip() for s in pool if not any(f in s for f in ("上一篇", "下一篇", ">>", "【", "责任编辑"))})
+    return sorted(
+        {s.strip() for s in pool if not any(f in s for f in ("上一篇", "下一篇", ">>", "【", "责任编辑", "免责声明"))}
+    )
 
 
 class World:
@@ -286,7 +289,9 @@ class World:
                 marker = _marker("补充说明", self._serial)
                 self._article(truth).body = _mark(self._article(truth).body, marker)
                 truth.versions[-1].served_until = self.now
-                truth.versions.append(Version(marker, self.now))
+                first_page = site.listed[: site.mirror.per_page]
+                listed = any(self.mirror.url(site_id, a.path) == truth.url for a in first_page)
+                truth.versions.append(Version(marker, self.now, listed=listed))
         elif what.startswith("remove"):
             truth = self._pick(site_id, what)
             if truth:
@@ -416,6 +421,11 @@ def compare(world: World, store: object) -> Verdict:
                 if truth.url in urls:
                     republications += 1
                     continue
+            # an original first seen after its copy (published within storage's EARLIER_BY of each other)
+            # is kept as the copy's republication: first seen is canonical then
+            copies = [store.get_article(t.url) for t in world.truth.values() if t.republishes == truth.url]  # type: ignore[attr-defined]
+            if any(c and truth.url in [r.url for r in store.republications(c.article.id)] for c in copies):  # type: ignore[attr-defined]
+                continue
             problems.append(f"{truth.url}: never stored")
             continue
         texts = [v.body_text for v in stored.versions]
@@ -429,7 +439,7 @@ def compare(world: World, store: object) -> Verdict:
             if number:
                 recorded = world.simulated(holders[0].fetched_at)
                 if recorded is not None:
-                    band = _age_band(truth.published, version.served_from)
+                    band = f"{_age_band(truth.published, version.served_from)}, {'' if version.listed else 'un'}listed"
                     delays[band] = max(delays.get(band, timedelta(0)), recorded - version.served_from)
         if len(set(texts)) != len(texts) and not truth.removals:
             problems.append(f"{truth.url}: a version recorded twice")

@@ -12,8 +12,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from crawler.demo.world import World, compare
 from crawler.runtime import load
 from storage import Store, open_database
@@ -52,12 +50,6 @@ def kill_a_daemon(config: Path, db: Path, seconds: float) -> None:
     daemon.wait(30)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known gap, open: an article pushed to a list's second page between two crawls (a reordered "
-    "list, or publications during a host's 3-day outage) is never seen, since list pages beyond the first "
-    "are read only with --backfill; the oracle finds 2 such articles in this world",
-)
 def test_the_archive_holds_everything_the_world_served_through_kills_and_a_reader(tmp_path: Path) -> None:
     db = tmp_path / "world.sqlite3"
     with World(seed=11, days=DAYS) as world:
@@ -85,6 +77,11 @@ def test_the_archive_holds_everything_the_world_served_through_kills_and_a_reade
     assert watcher.stderr is not None and "reader:" not in watcher.stderr.read()
     assert served["edits"] >= 5 and served["removals"] >= 2 and served["republications"] >= 2
     assert verdict.problems == []
-    assert all(delay <= timedelta(days=1) for delay in verdict.delays.values()), verdict.delays  # one crawl a day
+    # an edit of a listed article is recorded by the next crawl (one a day); of any other, within the
+    # re-check bound (settings.recheck_within), as the README's change-tracking table promises
+    bound = config.settings.recheck_within
+    assert all(
+        delay <= (timedelta(days=1) if band.endswith(", listed") else bound) for band, delay in verdict.delays.items()
+    ), verdict.delays
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
