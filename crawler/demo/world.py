@@ -19,10 +19,14 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crawler.demo.mirror import Mirror, MirrorArticle, MirrorSite, render_article
 from crawler.demo.server import Page
 from crawler.demo.synthetic import sentences
+
+if TYPE_CHECKING:
+    from crawler.pipeline import CrawlReport
 
 CAMPAIGN = "“清源护企”专项行动"
 CAMPAIGN_NAME = "清源护企"  # as procwatch names it
@@ -270,7 +274,10 @@ class World:
             originals = [
                 t
                 for t in self.truth.values()
-                if t.site == "spp" and not self._removed(t) and t.published > self.end - timedelta(days=120)
+                # a repost follows its original by a day or more: the original is already archived
+                if t.site == "spp"
+                and not self._removed(t)
+                and self.end - timedelta(days=120) < t.published < self.now - timedelta(days=1)
             ]
             if originals:
                 original = self.rng.choice(sorted(originals, key=lambda t: t.url))
@@ -297,11 +304,11 @@ class World:
             if truth:
                 truth.removals.append((self.now, what.removeprefix("remove-")))
         elif what == "restore":
+            # an article taken down on any portal comes back (the event's site only if it has one)
             removed = [
-                t
-                for t in self.truth.values()
-                if t.site == site_id and self._removed(t) and t.removals[-1][0] < self.now - timedelta(days=2)
+                t for t in self.truth.values() if self._removed(t) and t.removals[-1][0] < self.now - timedelta(days=2)
             ]
+            removed = [t for t in removed if t.site == site_id] or removed
             if removed:
                 truth = self.rng.choice(sorted(removed, key=lambda t: t.url))
                 truth.restorations.append(self.now)
@@ -331,16 +338,17 @@ class World:
             self._render(site_id)
         return applied
 
-    async def crawl(self, config: object, store: object, *, backfill: int = 0) -> None:
+    async def crawl(self, config: object, store: object, *, backfill: int = 0) -> list[CrawlReport]:
         """One cycle of what the daemon does, now (in this process): a crawl of every source, then its
-        re-check job (known articles, listed or not), remembered with the simulated time."""
+        re-check job (known articles, listed or not), remembered with the simulated time; the reports."""
         from crawler.runtime import Runtime
 
         started = datetime.now(UTC)
         async with Runtime(config, store) as runtime:  # type: ignore[arg-type]
-            await asyncio.gather(*(runtime.fetch(s, backfill=backfill) for s in config.sources))  # type: ignore[attr-defined]
-            await runtime.recheck()
+            reports = await asyncio.gather(*(runtime.fetch(s, backfill=backfill) for s in config.sources))  # type: ignore[attr-defined]
+            reports += await runtime.recheck()
         self.crawls.append(CrawlTime(self.now, started, datetime.now(UTC)))
+        return reports
 
     def simulated(self, wall: datetime) -> datetime | None:
         """The simulated time of the crawl that was running (or had last run) at this wall-clock time."""
