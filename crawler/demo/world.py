@@ -68,6 +68,11 @@ class Site:
     listed: list[MirrorArticle]  # in list order
     served: dict[str, MirrorArticle] = field(default_factory=dict)  # path -> article, listed or not
     failing_until: datetime | None = None
+    #: path -> until when the article's page breaks extraction (a PDF served as text/html)
+    broken: dict[str, datetime] = field(default_factory=dict)
+
+
+BROKEN_PAGE = b"%PDF-1.4\n% a document served as an HTML page: no article can be read from it\n"
 
 
 PROVINCES = [
@@ -206,6 +211,9 @@ class World:
                     server.set(path, Page(b"", status=302, headers={"Location": "/"}))
             elif article not in site.listed:
                 server.set(path, self.mirror._encode(mirror, render_article(mirror, article, len(site.listed))))
+        for path, until in site.broken.items():
+            if until > self.now:
+                server.set(path, Page(BROKEN_PAGE))
 
     # --- the timeline ----------------------------------------------------------------------------------
     def _script(self, days: int) -> list[tuple[datetime, str, str]]:
@@ -235,6 +243,8 @@ class World:
             events.append((self.now + timedelta(days=3 + 7 * week, hours=9), "campaign", site_id))
         events.append((self.now + timedelta(days=days // 3), "fail", self.rng.choice(provinces)))
         events.append((self.now + timedelta(days=days // 2), "slow", self.rng.choice(provinces)))
+        for day in (2, days // 2 + 1):  # a new article whose page cannot be read for a day, then can
+            events.append((self.now + timedelta(days=day, hours=3), "break", self.rng.choice(ids)))
         events.append((self.now + timedelta(days=days - 2), "edit-old-unlisted", "spp"))  # an old one, late
         events.append((self.now + timedelta(days=days - 2), "edit-old-listed", self.rng.choice(provinces)))
         return sorted(events)
@@ -316,6 +326,11 @@ class World:
             self.rng.shuffle(site.listed)
         elif what == "fail":
             site.failing_until = self.now + timedelta(days=3)
+        elif what == "break":
+            truth = self._publish(site_id, self.now)
+            article = site.listed[0]
+            site.broken[article.path] = self.now + timedelta(days=1)
+            truth.versions[0].served_from = site.broken[article.path]  # its text can be read from then on
         elif what == "slow":
             self.mirror.servers[site_id].delay = 0.02
         self._render(site_id)
@@ -388,6 +403,16 @@ class World:
             "restorations": sum(len(t.restorations) for t in truths),
             "republications": sum(1 for t in truths if t.republishes),
             "campaign_sources": len(self.campaign_first),
+            "unreadable_pages": sum(len(site.broken) for site in self.sites.values()),
+        }
+
+    def unreadable(self) -> dict[str, str]:
+        """URL -> source of the article pages that cannot be read right now."""
+        return {
+            self.mirror.url(site_id, path): site_id
+            for site_id, site in self.sites.items()
+            for path, until in site.broken.items()
+            if until > self.now
         }
 
 
@@ -457,10 +482,24 @@ def compare(world: World, store: object) -> Verdict:
         if truth.restorations and str(EventKind.restored) not in kinds:
             problems.append(f"{truth.url}: restoration not recorded")
     spread = store.campaign_spread(CAMPAIGN_NAME)  # type: ignore[attr-defined]
-    mentioned = {row.source_id for row, _ in spread.sources} if spread else set()
-    for source_id in world.campaign_first:
-        if source_id not in mentioned:
+    rows = {row.source_id: row for row, _ in spread.sources} if spread else {}
+    mentioned = set(rows)
+    for source_id, served_at in world.campaign_first.items():
+        row = rows.get(source_id)
+        if row is None:
             problems.append(f"campaign {CAMPAIGN}: first mention by {source_id} not recorded")
+            continue
+        # dated by observation (the crawl after it was served), its publication date kept beside it
+        observed = world.simulated(row.first_seen_at)
+        if observed is None or not served_at <= observed <= served_at + timedelta(days=1):
+            problems.append(
+                f"campaign {CAMPAIGN}: {source_id}'s first mention, served {served_at}, observed {observed}"
+            )
+        published = row.first_published_at
+        if published is None or abs(published.replace(tzinfo=UTC) - served_at) > timedelta(minutes=1):
+            problems.append(
+                f"campaign {CAMPAIGN}: {source_id}'s first mention published {served_at}, kept as {published}"
+            )
     held = {**counts, "republications_found": republications, "campaign_sources": len(mentioned)}
     return Verdict(problems, delays, held)
 

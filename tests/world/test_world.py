@@ -129,6 +129,9 @@ def test_the_archive_holds_everything_the_world_served_through_kills_and_readers
                     kill_a_daemon(world, config_path, database, cluster=cluster)
                     kills += 1
                 asyncio.run(world.crawl(config, store))
+                states = store.source_states()
+                for url, source_id in world.unreadable().items():  # health names each failing page
+                    assert url in (states[source_id].last_error or ""), (url, states[source_id].last_error)
         finally:
             for watcher in watchers:
                 watcher.kill()
@@ -143,7 +146,7 @@ def test_the_archive_holds_everything_the_world_served_through_kills_and_readers
     ]
     assert [line for line in complaints if line.startswith("reader:")] == []
     assert served["edits"] >= 5 and served["removals"] >= 2 and served["restorations"] >= 1
-    assert served["republications"] >= 2
+    assert served["republications"] >= 2 and served["unreadable_pages"] >= 2
     assert verdict.problems == []
     # an edit of a listed article is recorded by the next crawl (one a day); of any other, within the
     # re-check bound (settings.recheck_within), as the README's change-tracking table promises
