@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crawler.adapters.loading import BUILTIN, ENTRY_POINT_GROUP, AdapterNotFound, resolve
+from crawler.adapters.loading import ENTRY_POINT_GROUP, AdapterNotFound, builtin, resolve
 from crawler.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from crawler.adapters.base import Adapter, ListPage, register, registry
 
 _EXPORTS = {name: "crawler.adapters.base" for name in ("Adapter", "ListPage", "register", "registry")}
-__all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "Adapter", "AdapterNotFound", "ListPage", "register", "registry", "resolve"]
+__all__ = ["ENTRY_POINT_GROUP", "Adapter", "AdapterNotFound", "ListPage", "builtin", "register", "registry", "resolve"]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

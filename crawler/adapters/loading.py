@@ -11,6 +11,7 @@ Three spellings, tried in this order (urlwatch's registries, plus setuptools ent
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -21,13 +22,21 @@ if TYPE_CHECKING:
     from crawler.adapters.base import Adapter
 
 ENTRY_POINT_GROUP = "procwatch.adapters"
-#: the built-in adapters and the modules that register them
-BUILTIN = {
-    "trs": "crawler.adapters.trs",
-    "hanweb": "crawler.adapters.hanweb",
-    "generic": "crawler.adapters.generic",
-    "feed": "crawler.adapters.feed",
-}
+_REGISTERED = re.compile(r"""^@register\(\s*["']([\w.-]+)["']\s*\)""", re.MULTILINE)
+
+
+def builtin() -> dict[str, str]:
+    """The built-in adapters' names and the modules that register them, read from the
+    ``@register("name")`` lines of this package's modules without importing them: a new module with
+    its decorator is all a built-in adapter needs (there was a second, hand-kept map)."""
+    import crawler.adapters as package
+
+    found: dict[str, str] = {}
+    for directory in package.__path__:
+        for module in sorted(Path(directory).glob("*.py")):
+            for name in _REGISTERED.findall(module.read_text(encoding="utf-8")):
+                found.setdefault(name, f"{package.__name__}.{module.stem}")
+    return found
 
 
 class AdapterNotFound(LookupError):
@@ -40,15 +49,16 @@ def resolve(name: str, *, search: Sequence[Path] = ()) -> type[Adapter]:
 
     if name in registry:
         return registry[name]
-    if name in BUILTIN:
-        importlib.import_module(BUILTIN[name])  # registers itself
+    modules = builtin()
+    if name in modules:
+        importlib.import_module(modules[name])  # registers itself
         return registry[name]
     if ":" in name:
         found = _imported(name, search)
     else:
         matches = entry_points(group=ENTRY_POINT_GROUP, name=name)
         if not matches:
-            known = ", ".join(sorted(BUILTIN))
+            known = ", ".join(sorted(modules))
             raise AdapterNotFound(
                 f"unknown adapter {name!r} (built in: {known}; or an installed package's {ENTRY_POINT_GROUP!r} "
                 "entry point, or an import path like 'mypkg.module:MyAdapter')"
@@ -66,7 +76,7 @@ def resolve(name: str, *, search: Sequence[Path] = ()) -> type[Adapter]:
 
 def exists(name: str, *, search: Sequence[Path] = ()) -> None:
     """Raise AdapterNotFound unless ``name`` resolves; a built-in name is known without importing it."""
-    if name not in BUILTIN:
+    if name not in builtin():
         resolve(name, search=search)
 
 

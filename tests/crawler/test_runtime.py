@@ -152,3 +152,22 @@ def test_the_documented_example_is_the_one_the_tests_load() -> None:
     source = (EXAMPLES / "procwatch_example_sites" / "json_list.py").read_text(encoding="utf-8")
     body = source[source.index("class JsonListAdapter") :].strip()
     assert body in doc
+
+
+def test_a_new_module_in_the_adapters_package_needs_only_its_register_line(
+    tmp_path: Path, sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as a contributor adds crawler/adapters/mysite.py with @register("mysite"): no second map to edit
+    import crawler.adapters
+
+    example = (EXAMPLES / "procwatch_example_sites" / "json_list.py").read_text(encoding="utf-8")
+    module = example.replace(
+        "from crawler.adapters import Adapter, ListPage", "from crawler.adapters import Adapter, ListPage, register"
+    )
+    module = module.replace("class JsonListAdapter(Adapter):", '@register("mysite")\nclass JsonListAdapter(Adapter):')
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "procwatch_mysite.py").write_text(module, encoding="utf-8")
+    monkeypatch.setattr(crawler.adapters, "__path__", [*crawler.adapters.__path__, str(package)])
+    assert crawler.adapters.builtin()["mysite"] == "crawler.adapters.procwatch_mysite"
+    assert fetch_example(sources_yaml(tmp_path, "mysite"), sqlite_store)["new"] == 1
