@@ -15,11 +15,13 @@ One :class:`Fetcher` per process wraps ``httpx.AsyncClient`` s (one per host) an
 from __future__ import annotations
 
 import asyncio
+import errno
 import random
+import socket
 import ssl
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -29,7 +31,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from crawler.addresses import PublicOnlyBackend, is_public
+from crawler.addresses import AddressRefused, PublicOnlyBackend, is_public
 from crawler.blocked import blocked_reason
 from crawler.config import Settings
 from crawler.decode import Decoded, decode_html
@@ -88,6 +90,13 @@ class TransportError(FetchError):
         return self._retryable
 
 
+class TlsError(TransportError):
+    """The TLS handshake failed (an expired or self-signed certificate, an old protocol): not retried."""
+
+    def __init__(self, url: str, message: str):
+        super().__init__(url, message, retryable=False)
+
+
 @dataclass
 class Response:
     """A completed fetch. ``status`` is 2xx, 304, 404 or 410; anything else raised."""
@@ -133,15 +142,22 @@ class Conditional:
         return out
 
 
-_DEFAULTS = Settings()
-_FINAL_CONNECT_ERRORS = (
-    "All connection attempts failed",  # anyio's words for refused or unreachable (a timeout is another error)
-    "Connection refused",
-    "Name or service not known",
-    "nodename nor servname",
-    "No address associated with hostname",
-    "Temporary failure in name resolution",
-)  # one set of defaults: sources.yaml's
+_DEFAULTS = Settings()  # one set of defaults: sources.yaml's
+# A connection that will not be different in a second (refused, unknown name, no route): fail fast; a
+# source that is down is tried again at its next run, with the back-off.
+_FINAL_CONNECT = (ConnectionRefusedError, socket.gaierror)
+_FINAL_ERRNOS = frozenset({errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH})
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it was raised from (httpx wraps httpcore, which wraps the OS or TLS error):
+    errors are classed by type, never by the words of their message."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 class Fetcher:
@@ -371,15 +387,14 @@ class Fetcher:
             raise TransportError(url, f"undecodable compressed body ({exc})", retryable=False) from None
         except httpx.ConnectError as exc:
             text = str(exc)
-            if text.startswith("address refused"):  # crawler.addresses: not retried, it will not change
+            causes = list(_causes(exc))
+            if any(isinstance(cause, AddressRefused) for cause in causes):  # not retried: it will not change
                 raise TransportError(url, text, retryable=False, reached=False) from None
-            if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
-                raise TransportError(
-                    url, f"TLS error: {text} (set 'verify_tls: false' for this source)", retryable=False
-                ) from None
-            # a refused connection or an unknown name will not be different in a second: fail fast (a
-            # source that is down is tried again at its next run, with the back-off)
-            final = any(marker in text for marker in _FINAL_CONNECT_ERRORS)
+            if any(isinstance(cause, ssl.SSLError) for cause in causes):
+                raise TlsError(url, f"TLS error: {text} (set 'verify_tls: false' for this source)") from None
+            final = any(
+                isinstance(cause, _FINAL_CONNECT) or getattr(cause, "errno", None) in _FINAL_ERRNOS for cause in causes
+            )
             raise TransportError(
                 url, f"connection failed: {text or type(exc).__name__}", retryable=not final, reached=False
             ) from None

@@ -15,7 +15,7 @@ from typing import Any
 from crawler.adapters import Adapter
 from crawler.config import Source
 from crawler.extract import ExtractionError
-from crawler.fetch import Blocked, Fetcher, FetchError, RobotsDisallowed, TransportError
+from crawler.fetch import Blocked, Fetcher, FetchError, RobotsDisallowed, TlsError
 from crawler.listing import on_source_sites
 
 
@@ -49,7 +49,7 @@ def classify(exc: FetchError) -> Verdict:
     """Why a page could not be had, as a verdict."""
     if isinstance(exc, Blocked | RobotsDisallowed):
         return Verdict.blocked
-    if isinstance(exc, TransportError) and "TLS error" in str(exc):
+    if isinstance(exc, TlsError):
         return Verdict.tls
     return Verdict.unreachable
 

@@ -38,7 +38,7 @@ from feeds.catalog import SourceCatalog
 from storage import BackoffPolicy, Store
 from storage.clock import utcnow
 from storage.db import analyze
-from storage.retry import lost_race
+from storage.retry import busy, lost_race
 from storage.sources import overall_verdict, source_verdict
 
 HEALTH_DATABASE_TIMEOUT = 5.0  # seconds /healthz waits for the database before saying it does not answer
@@ -406,5 +406,5 @@ class _Unrecorded:
 def _retryable(exc: BaseException) -> bool:
     """A database that is busy, locked or unreachable for now (not a bug, not a constraint)."""
     if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or lost_race(exc) or "locked" in str(exc.orig) or "busy" in str(exc.orig)
+        return exc.connection_invalidated or lost_race(exc) or busy(exc)
     return isinstance(exc, OSError | TimeoutError)

@@ -10,12 +10,14 @@ import httpx
 import pytest
 import respx
 
+from crawler.demo.server import Page, StaticServer
 from crawler.fetch import (
     Blocked,
     Conditional,
     Fetcher,
     HttpStatusError,
     RobotsDisallowed,
+    TlsError,
     TooLarge,
     TransportError,
 )
@@ -126,10 +128,21 @@ def test_redirect_loop_is_reported(portal) -> None:
         run(get(f"{BASE}/loop"))
 
 
-def test_tls_failure_names_the_setting_to_change(portal) -> None:
-    portal.get("/tls").side_effect = httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
-    with pytest.raises(TransportError, match="verify_tls: false"):
-        run(get(f"{BASE}/tls"))
+def test_tls_failure_is_a_tls_error_naming_the_setting_to_change() -> None:
+    # a real handshake against a server that speaks no TLS: classed by the ssl module's error, not words
+    server = StaticServer({"/tls": Page(b"<html></html>")})
+    server.start()
+
+    async def main() -> None:
+        async with Fetcher(min_delay=0, retries=0, address_policy=lambda _: True) as fetcher:
+            await fetcher.get(server.url("/tls").replace("http://", "https://"), obey_robots=False)
+
+    try:
+        with pytest.raises(TlsError, match="verify_tls: false") as raised:
+            asyncio.run(main())
+    finally:
+        server.stop()
+    assert not raised.value.retryable
 
 
 def test_robots_txt_is_obeyed_unless_the_source_opts_out() -> None:

@@ -48,3 +48,26 @@ def test_other_database_errors_and_persistent_races_are_raised() -> None:
     with pytest.raises(IntegrityError):
         in_retried_transaction(operation)
     assert len(calls) == 3
+
+
+def test_a_busy_database_is_recognised_by_its_error_code_not_its_words(tmp_path) -> None:
+    import sqlite3
+
+    from storage.retry import busy
+
+    path = tmp_path / "locked.sqlite3"
+    holder = sqlite3.connect(path)
+    holder.execute("CREATE TABLE t (x)")
+    holder.commit()
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        sqlite3.connect(path, timeout=0).execute("SELECT * FROM t")
+    except sqlite3.OperationalError as exc:
+        locked = OperationalError("SELECT", {}, exc)
+    finally:
+        holder.rollback()
+    assert busy(locked)
+    worded = sqlite3.OperationalError("database is locked (but says so only in words)")
+    assert not busy(OperationalError("SELECT", {}, worded))  # no result code: not classed by its text
+    assert busy(OperationalError("SELECT", {}, Orig("55P03")))  # PostgreSQL: lock_not_available
+    assert not busy(OperationalError("SELECT", {}, Orig("23505")))
