@@ -37,6 +37,10 @@ class SchemaError(DatabaseError):
     """The database schema does not match this version of procwatch."""
 
 
+class RevisionMismatch(SchemaError):
+    """A procwatch database at another schema revision (older: run db upgrade; newer: upgrade procwatch)."""
+
+
 class NoDatabase(DatabaseError):
     """A command that only reads was pointed at a database that does not exist (it creates none)."""
 
@@ -246,13 +250,13 @@ def _ensure_schema(engine: Engine) -> None:
     except CommandError:
         known = False
     if not known:
-        raise SchemaError(
+        raise RevisionMismatch(
             f"database schema revision {current} is newer than this procwatch knows ({head}); upgrade procwatch"
         )
     if _holds_no_data(engine):
         upgrade(engine)  # a first creation cut short, or a database never used: resume
         return
-    raise SchemaError(
+    raise RevisionMismatch(
         f"database schema is at revision {current}, this procwatch needs {head}: run 'procwatch db upgrade'"
     )
 
@@ -317,7 +321,7 @@ def _check_current(engine: Engine, where: str) -> None:
     if current is None:
         raise NoDatabase(f"no procwatch database at {where} (procwatch db upgrade creates its tables)")
     if current != head:
-        raise SchemaError(
+        raise RevisionMismatch(
             f"database {where} is at schema revision {current}, this procwatch needs {head}: "
             "run 'procwatch db upgrade'"
         )

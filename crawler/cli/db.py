@@ -43,17 +43,25 @@ def upgrade_command(db: DbOption = None) -> None:
 @db_app.command("status")
 def status_command(db: DbOption = None) -> None:
     """Show the schema revision of the database and of this procwatch."""
-    from storage.db import DatabaseError, NoDatabase, current_revision, describe, head_revision, open_database
+    from storage.db import (
+        DatabaseError,
+        NoDatabase,
+        RevisionMismatch,
+        current_revision,
+        describe,
+        head_revision,
+        open_database,
+    )
 
     try:
         engine = open_database(db, create=False)
     except NoDatabase as exc:
         fail(f"procwatch: {exc}", DATABASE_EXIT)
-    except DatabaseError as exc:  # at another revision: say which, since that is what status is for
-        if "schema revision" not in str(exc):
-            fail(f"procwatch: {exc}", DATABASE_EXIT)
+    except RevisionMismatch:  # at another revision: say which, since that is what status is for
         from storage.db import make_engine
 
         engine = make_engine(db, create=False)
+    except DatabaseError as exc:
+        fail(f"procwatch: {exc}", DATABASE_EXIT)
     console.print(f"database: {describe(engine)}")
     console.print(f"revision: {current_revision(engine) or 'empty'} (procwatch needs {head_revision()})")
