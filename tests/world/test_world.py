@@ -11,8 +11,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import pytest
 from crawler.demo.world import World, compare
 from crawler.runtime import load
 from storage import Store, open_database
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS, KILL_DAYS = 21, (6, 13)
@@ -73,15 +72,6 @@ while time.monotonic() < end:
     return [server, client]
 
 
-def until(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
-
-
 def kill_a_daemon(world: World, config: Path, db: str, *, cluster: bool) -> None:
     """The daemon crawls the world as it stands, and is killed (SIGKILL) once it is mid-crawl."""
     sent = sum(sum(server.requests.values()) for server in world.mirror.servers.values())
@@ -93,7 +83,7 @@ def kill_a_daemon(world: World, config: Path, db: str, *, cluster: bool) -> None
         stderr=subprocess.DEVNULL,
     )
     requests = lambda: sum(sum(server.requests.values()) for server in world.mirror.servers.values())  # noqa: E731
-    assert until(lambda: requests() >= sent + 8, 60), "the daemon never crawled"
+    wait_until(lambda: requests() >= sent + 8, timeout=60, message="the daemon crawls")
     daemon.send_signal(signal.SIGKILL)
     daemon.wait(30)
 

@@ -19,7 +19,7 @@ from crawler.daemon.runner import Daemon, DaemonOptions
 from storage import Store
 from storage.models import SourceState
 from tests.support.cli import procwatch
-from tests.support.waiting import until
+from tests.support.waiting import until, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 DEAD = "  - {id: dead, name: 无响应, adapter: trs, lists: ['http://127.0.0.1:9/index.shtml'], allow_private: true, schedule: {every: 1s}}\n"
@@ -115,14 +115,19 @@ def start_daemon(config: Path, db: object, *extra: str, port: int) -> subprocess
     return subprocess.Popen([*command, *extra], cwd=ROOT, stderr=subprocess.PIPE, text=True)
 
 
+def health(port: int) -> dict | None:
+    """The daemon's /healthz, or None while it does not answer yet."""
+    try:
+        return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read())
+    except OSError:
+        return None
+
+
 def wait_for_health(port: int, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read())
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("daemon did not come up")
+    wait_until(lambda: health(port) is not None, timeout=timeout, message="the daemon answers /healthz")
+    answer = health(port)
+    assert answer is not None
+    return answer
 
 
 def test_run_serves_feeds_health_metrics_and_exits_0_on_sigterm(mirror, tmp_path) -> None:
@@ -131,12 +136,13 @@ def test_run_serves_feeds_health_metrics_and_exits_0_on_sigterm(mirror, tmp_path
     port = free_port()
     process = start_daemon(config, str(db), "--log-format", "json", port=port)
     try:
-        health = wait_for_health(port)
-        deadline = time.monotonic() + 20
-        while not all(s["last_success"] for s in health["sources"].values()) and time.monotonic() < deadline:
-            time.sleep(0.3)
-            health = wait_for_health(port)
-        assert set(health["sources"]) == {"spp", "scjcy", "zfw"} and health["sources"]["spp"]["next_run"]
+        wait_until(
+            lambda: all(s["last_success"] for s in wait_for_health(port)["sources"].values()),
+            timeout=20,
+            message="every source crawled once",
+        )
+        state = wait_for_health(port)
+        assert set(state["sources"]) == {"spp", "scjcy", "zfw"} and state["sources"]["spp"]["next_run"]
         feed = urllib.request.urlopen(f"http://127.0.0.1:{port}/all.xml").read().decode()
         assert "最高检召开党组会" in feed
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
@@ -170,10 +176,8 @@ def test_sighup_reload_in_a_running_daemon(mirror, tmp_path) -> None:
         assert set(wait_for_health(port)["sources"]) == {"spp", "scjcy", "zfw"}
         config.write_text(config.read_text().replace("id: zfw", "id: gszf"))
         process.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 10
-        while set(wait_for_health(port)["sources"]) != {"spp", "scjcy", "gszf"} and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert set(wait_for_health(port)["sources"]) == {"spp", "scjcy", "gszf"}
+        reloaded = {"spp", "scjcy", "gszf"}
+        wait_until(lambda: set(wait_for_health(port)["sources"]) == reloaded, timeout=10, message="the reload")
         config.write_text("sources: [oops\n")
         process.send_signal(signal.SIGHUP)
         time.sleep(1)
@@ -243,12 +247,15 @@ def test_health_is_answered_while_a_huge_list_page_is_parsed(mirror, sqlite_stor
 
     site = mirror.sites["spp"]
     links = "".join(
-        f'<li><a href="/spp/xwfbh/202407/t20240709_{i}.shtml">标题{i}</a> <span>2024-07-09</span></li>' for i in range(20_000)
+        f'<li><a href="/spp/xwfbh/202407/t20240709_{i}.shtml">标题{i}</a> <span>2024-07-09</span></li>'
+        for i in range(20_000)
     )
     mirror.servers["spp"].set(site.list_path, Page(f"<html><body><ul>{links}</ul></body></html>".encode()))
     config = mirror.write_config(tmp_path / "sources.yaml", every="1h")
     port = free_port()
-    daemon = Daemon(config, sqlite_store, DaemonOptions(port=port, recheck_every=timedelta(hours=1), shutdown_timeout=1))
+    daemon = Daemon(
+        config, sqlite_store, DaemonOptions(port=port, recheck_every=timedelta(hours=1), shutdown_timeout=1)
+    )
     answered: list[float] = []
 
     async def main() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from feeds.http import TolerantH11Protocol
 from feeds.server import create_app
 from storage import Store
 from tests.conftest import feed_catalog
+from tests.support.waiting import wait_until
 
 OLD, NEW = "专项行动", "专项行动(第二阶段)"
 
@@ -61,9 +61,7 @@ def served(archive: Archive) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: server.started, timeout=20, message="the feed server listens")
     port = server.servers[0].sockets[0].getsockname()[1]
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
