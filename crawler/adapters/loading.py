@@ -10,6 +10,7 @@ Three spellings, tried in this order (urlwatch's registries, plus setuptools ent
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 import sys
@@ -31,12 +32,17 @@ def builtin() -> dict[str, str]:
     its decorator is all a built-in adapter needs (there was a second, hand-kept map)."""
     import crawler.adapters as package
 
+    return dict(_registered_in(package.__name__, tuple(package.__path__)))
+
+
+@functools.lru_cache(maxsize=8)  # once per process and package path: sources.yaml asks for every source
+def _registered_in(package: str, directories: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     found: dict[str, str] = {}
-    for directory in package.__path__:
+    for directory in directories:
         for module in sorted(Path(directory).glob("*.py")):
             for name in _REGISTERED.findall(module.read_text(encoding="utf-8")):
-                found.setdefault(name, f"{package.__name__}.{module.stem}")
-    return found
+                found.setdefault(name, f"{package}.{module.stem}")
+    return tuple(found.items())
 
 
 class AdapterNotFound(LookupError):
