@@ -84,9 +84,11 @@ def demo_command(
         console.print(
             f"stored {held['articles']} articles, {held['versions']} versions, {held['republications']} "
             f"republications and {held['events']} events in {database}"
-            + (f"; {len(verdict.problems)} differences from what was served" if verdict.problems else ""),
+            + (f"; {len(verdict.problems)} differences from what was served:" if verdict.problems else ""),
             markup=False,
         )
+        for problem in verdict.problems:
+            console.print(f"  {problem}", markup=False)
         catalog = Runtime(config, store).catalog()
         feeds = build_feeds(store, catalog, directory / "feeds", base_url=base_url)
         console.print(f"wrote {len(feeds)} feed files to {directory / 'feeds'}", markup=False)

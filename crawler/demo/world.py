@@ -68,6 +68,7 @@ class Site:
     listed: list[MirrorArticle]  # in list order
     served: dict[str, MirrorArticle] = field(default_factory=dict)  # path -> article, listed or not
     failing_until: datetime | None = None
+    outages: list[tuple[datetime, datetime]] = field(default_factory=list)  # (from, until): lists answer 500
     #: path -> until when the article's page breaks extraction (a PDF served as text/html)
     broken: dict[str, datetime] = field(default_factory=dict)
 
@@ -326,6 +327,7 @@ class World:
             self.rng.shuffle(site.listed)
         elif what == "fail":
             site.failing_until = self.now + timedelta(days=3)
+            site.outages.append((self.now, site.failing_until))
         elif what == "break":
             truth = self._publish(site_id, self.now)
             article = site.listed[0]
@@ -489,9 +491,11 @@ def compare(world: World, store: object) -> Verdict:
         if row is None:
             problems.append(f"campaign {CAMPAIGN}: first mention by {source_id} not recorded")
             continue
-        # dated by observation (the crawl after it was served), its publication date kept beside it
+        # dated by observation (the crawl after it could be seen: after the host's outage, if it was
+        # failing), its publication date kept beside it
+        visible = max([served_at] + [end for start, end in world.sites[source_id].outages if start <= served_at < end])
         observed = world.simulated(row.first_seen_at)
-        if observed is None or not served_at <= observed <= served_at + timedelta(days=1):
+        if observed is None or not served_at <= observed <= visible + timedelta(days=1):
             problems.append(
                 f"campaign {CAMPAIGN}: {source_id}'s first mention, served {served_at}, observed {observed}"
             )
