@@ -493,7 +493,10 @@ def compare(world: World, store: object) -> Verdict:
             continue
         # dated by observation (the crawl after it could be seen: after the host's outage, if it was
         # failing), its publication date kept beside it
-        visible = max([served_at] + [end for start, end in world.sites[source_id].outages if start <= served_at < end])
+        visible = served_at
+        for start, end in sorted(world.sites[source_id].outages):
+            if start <= visible + timedelta(days=1) and end > visible:  # failing by the next daily crawl
+                visible = end
         observed = world.simulated(row.first_seen_at)
         if observed is None or not served_at <= observed <= visible + timedelta(days=1):
             problems.append(
