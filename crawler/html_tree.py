@@ -28,7 +28,10 @@ _NOT_NESTING = frozenset(
         *("caption", "rb", "rt", "rp", "rtc"),
     )
 )
-_RAW_TEXT = frozenset(("script", "style", "textarea", "title", "xmp"))
+# raw-text elements (the parser reads no tags inside them) and what ends each
+_RAW_TEXT = {
+    name: re.compile(rf"</{name}\b", re.IGNORECASE) for name in ("script", "style", "textarea", "title", "xmp")
+}
 _FOREIGN = frozenset(("svg", "math"))  # where <path/> is complete in itself, as an HTML <div/> is not
 # HTML tags that end foreign content: inside <svg> these open an HTML element, self-closing or not
 _BREAKOUT = frozenset(
@@ -89,7 +92,7 @@ def bounded_nesting(html: str, max_depth: int = MAX_DEPTH, scan_above: int = SCA
                 depth -= 1
             continue
         if name in _RAW_TEXT:
-            close = re.compile(rf"</{name}\b", re.IGNORECASE).search(html, position)
+            close = _RAW_TEXT[name].search(html, position)
             position = close.start() if close else len(html)
             continue
         self_closed = html[end - 1] == "/"

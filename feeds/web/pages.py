@@ -32,7 +32,6 @@ from storage import Store
 from storage.clock import BEIJING, utcnow
 from storage.kinds import EventKind
 from storage.models import Article, ArticleVersion, Campaign
-from storage.sources import source_verdict
 
 SPARK_DAYS = 30
 COUNTS_FRESHNESS = 60.0
@@ -182,7 +181,7 @@ class WebView:
         if state.get("last_checked") is None and state.get("last_success") is None and not failures:
             verdict = "never run"
         else:
-            verdict = source_verdict(failures, state.get("last_error"))
+            verdict = state["status"]  # the health's own verdict (storage.sources.source_verdict)
         return {
             "id": source.id,
             "name": source.name,
