@@ -36,7 +36,7 @@ started = time.perf_counter()
 for page in pages(100_000, seed=99):
     if time.perf_counter() > until:
         break
-    store.record(f"s{n % 20}", page)
+    store.writer.record(f"s{n % 20}", page)
     n += 1
 print(n, time.perf_counter() - started)
 """

@@ -31,7 +31,7 @@ from feeds.items import FeedQuery, items_for
 from feeds.render import render_feed
 from storage import Store, make_engine
 from storage.db import analyze, ensure_schema
-from storage.ingest import Recording
+from storage.decide import Recording
 from storage.sanitize import sanitize_html
 
 INGEST_TARGET = 2000.0
@@ -98,7 +98,7 @@ def ingest(url: str, count: int) -> tuple[float, float, int]:
     engine = make_engine(url)
     ensure_schema(engine)
     store = Store(engine)
-    store.record_many([Recording(_source(p), p) for p in pages(count, seed=2)])
+    store.writer.record_many([Recording(_source(p), p) for p in pages(count, seed=2)])
     analyze(engine)
 
     async def crawl() -> None:
@@ -111,7 +111,7 @@ def ingest(url: str, count: int) -> tuple[float, float, int]:
     single = [(p.with_changes(url=p.url.replace("/2024/", "/2025/")), m) for p, m in single]
     started = time.perf_counter()
     for page, mentions in single:
-        store.record(_source(page), page, mentions=mentions)
+        store.writer.record(_source(page), page, mentions=mentions)
     one_by_one = len(single) / (time.perf_counter() - started)
     with store.engine.connect() as connection:
         mentions = connection.exec_driver_sql("SELECT count(*) FROM campaign_mention").scalar() or 0
@@ -126,7 +126,7 @@ def sqlite_size(directory: Path, count: int) -> float:
     ensure_schema(engine)
     store = Store(engine)
     for page, mentions in _extracted(count):
-        store.record(_source(page), page, mentions=mentions)
+        store.writer.record(_source(page), page, mentions=mentions)
     engine.dispose()
     with sqlite3.connect(path) as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -15,12 +15,11 @@ from collections.abc import Callable, Iterable
 
 import anyio
 import httpcore
+import httpx
+
+from crawler.errors import AddressRefused
 
 ALLOW_HINT = "set 'allow_private: true' for this source if it really is on your network"
-
-
-class AddressRefused(httpcore.ConnectError):
-    """A connection to a loopback, private, link-local, multicast or reserved address was refused."""
 
 
 def is_public(address: str) -> bool:
@@ -76,3 +75,19 @@ class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+def with_network_backend(transport: httpx.AsyncHTTPTransport, backend: httpcore.AsyncNetworkBackend) -> None:
+    """Make ``transport`` connect through ``backend``: the one place procwatch reaches into a private API.
+
+    httpx takes no network backend; its transport's connection pool (httpcore's ``_pool``, private)
+    keeps one. pyproject.toml bounds httpcore below 2 for this; a release that moves it fails here,
+    loudly, instead of silently connecting without the address policy.
+    """
+    pool = getattr(transport, "_pool", None)
+    if pool is None or not hasattr(pool, "_network_backend"):
+        raise RuntimeError(
+            "this httpx/httpcore no longer exposes its connection pool's network backend: the address "
+            "policy cannot be applied (install httpcore<2)"
+        )
+    pool._network_backend = backend

@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from crawler.durations import format_duration, parse_duration
+from crawler.errors import ConfigError, ConfigIssue
 
 DEFAULT_CONFIG = Path("sources.yaml")
 MAX_CONFIG_CHARS = 1_000_000  # thousands of sources fit in a tenth of this; the main file and its includes together
@@ -41,28 +42,6 @@ MAX_SOURCES = 10_000  # sources across all files: a hundred times the shipped se
 MAX_CONFIG_NODES = 200_000  # values after alias expansion
 MAX_CONFIG_DEPTH = 32
 CONFIG_ENV = "PROCWATCH_CONFIG"
-
-
-@dataclass(frozen=True)
-class ConfigIssue:
-    """One problem in a configuration file, located as precisely as the file allows."""
-
-    file: str
-    line: int | None
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-
-
-class ConfigError(Exception):
-    """A configuration file that cannot be used; ``str()`` gives one line per issue."""
-
-    def __init__(self, issues: Sequence[ConfigIssue]):
-        self.issues = list(issues)
-        super().__init__("\n".join(str(issue) for issue in self.issues))
 
 
 def _duration(value: object) -> timedelta:

@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import zlib
 
+from crawler.errors import EncodingError, OverBudget
+
 #: what the fetcher asks for; anything else a server sends anyway is refused by name
 ACCEPTED = "gzip, deflate"
 _IDENTITY = {"", "identity"}
-
-
-class EncodingError(Exception):
-    """The body cannot be decoded (an unsupported or broken encoding); ``str()`` says which."""
-
-
-class OverBudget(Exception):
-    """A layer would produce more than the budget."""
 
 
 class _Layer:

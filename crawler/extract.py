@@ -29,6 +29,7 @@ from crawler.body import MIN_BODY_CHARS, cut_to_article, find_body, media_body, 
 from crawler.chrome import squash
 from crawler.config import Selectors
 from crawler.dates import date_from_url, displayed_date, parse_date
+from crawler.errors import ExtractionError
 from crawler.html_tree import parse_html
 from crawler.normalise import clean_inline, hash_text, matching_text, strip_pinyin
 from storage.sanitize import sanitize_html
@@ -80,10 +81,6 @@ class ExtractedArticle:
     def with_changes(self, **changes: object) -> ExtractedArticle:
         """A copy with some fields replaced (and the hash recomputed when next asked for)."""
         return replace(self, **changes)  # type: ignore[arg-type]
-
-
-class ExtractionError(ValueError):
-    """The input is not an article page at all (empty, a PDF, no title and no text)."""
 
 
 _TITLE_META = ("articletitle", "og:title", "twitter:title", "title")

@@ -31,70 +31,27 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from crawler.addresses import AddressRefused, PublicOnlyBackend, is_public
+from crawler.addresses import PublicOnlyBackend, is_public, with_network_backend
 from crawler.blocked import blocked_reason
 from crawler.config import Settings
 from crawler.decode import Decoded, decode_html
-from crawler.encodings import ACCEPTED, BoundedDecoder, EncodingError, OverBudget
+from crawler.encodings import ACCEPTED, BoundedDecoder
+from crawler.errors import (
+    AddressRefused,
+    Blocked,
+    EncodingError,
+    HttpStatusError,
+    OverBudget,
+    RobotsDisallowed,
+    TlsError,
+    TooLarge,
+    TransportError,
+)
 from crawler.robots import RobotsCache
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
 FINAL_STATUSES = frozenset({404, 410})
 MAX_HOST_CLIENTS = 256  # clients kept open; a host beyond them gets a new one (its connection would have expired)
-
-
-class FetchError(Exception):
-    """A URL could not be fetched. ``kind`` is a short machine-readable reason."""
-
-    kind = "error"
-
-    def __init__(self, url: str, message: str, *, status: int | None = None):
-        self.url, self.message, self.status = url, message, status
-        super().__init__(f"{url}: {message}")
-
-    @property
-    def retryable(self) -> bool:
-        """Could the same request succeed a little later (a server error, not a missing page)?"""
-        return self.status is not None and (self.status >= 500 or self.status == 429)
-
-
-class Blocked(FetchError):
-    kind = "blocked"
-
-
-class TooLarge(FetchError):
-    kind = "too_large"
-
-
-class RobotsDisallowed(FetchError):
-    kind = "robots"
-
-
-class HttpStatusError(FetchError):
-    kind = "http"
-
-
-class TransportError(FetchError):
-    """Timeouts, refused or broken connections, TLS and redirect failures."""
-
-    kind = "transport"
-
-    def __init__(self, url: str, message: str, *, retryable: bool, reached: bool = True):
-        super().__init__(url, message)
-        #: False when no connection was made (unknown name, refused): the host saw nothing of us
-        self.reached = reached
-        self._retryable = retryable
-
-    @property
-    def retryable(self) -> bool:
-        return self._retryable
-
-
-class TlsError(TransportError):
-    """The TLS handshake failed (an expired or self-signed certificate, an old protocol): not retried."""
-
-    def __init__(self, url: str, message: str):
-        super().__init__(url, message, retryable=False)
 
 
 @dataclass
@@ -258,8 +215,7 @@ class Fetcher:
             if backend is None and not allow_private:
                 backend = PublicOnlyBackend(self._address_policy)
             if backend is not None:
-                # httpx does not take a network backend; its pool keeps one per connection pool
-                transport._pool._network_backend = backend
+                with_network_backend(transport, backend)
             options["transport"] = transport
         self._clients[key] = httpx.AsyncClient(verify=self._tls.get(verify, verify), **options)  # type: ignore[arg-type]
         self._close_idle_clients()

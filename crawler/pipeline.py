@@ -22,8 +22,9 @@ from urllib.parse import urlsplit
 from crawler.adapters import Adapter
 from crawler.campaigns.extract import CampaignExtractor
 from crawler.config import Source
-from crawler.extract import ExtractedArticle, ExtractionError
-from crawler.fetch import Blocked, Conditional, Fetcher, FetchError, Response
+from crawler.errors import Blocked, ExtractionError, FetchError
+from crawler.extract import ExtractedArticle
+from crawler.fetch import Conditional, Fetcher, Response
 from crawler.listing import ListedLink, on_source_sites, same_site
 from storage import BackoffPolicy, Store, Validators
 from storage.clock import utcnow
@@ -227,7 +228,7 @@ class Crawl:
             report.requests = self.fetcher.requests_sent - requests_before
             if not self.dry_run and not cancelled:
                 await self.store.run(
-                    self.store.record_source_run,
+                    self.store.sources.record_source_run,
                     self.source.id,
                     ok=report.ok and crashed is None,
                     # a crawl that read its list but lost some articles still says why
@@ -243,10 +244,12 @@ class Crawl:
         for url, (vanished, current) in run.snapshots.items():
             pending = [u for u in vanished if u not in checked]
             if pending != vanished:
-                await self.store.run(self.store.update_listing, url, pending + current)
+                await self.store.run(self.store.sources.update_listing, url, pending + current)
 
     async def _get(self, url: str, *, conditional: bool) -> Response:
-        validators = await self.store.read(self.store.get_validators, url) if conditional and not self.dry_run else None
+        validators = (
+            await self.store.run(self.store.sources.get_validators, url) if conditional and not self.dry_run else None
+        )
         started = time.monotonic()
         try:
             response = await self.fetcher.get(
@@ -266,11 +269,9 @@ class Crawl:
         saved first would answer 304 next time for content that was never kept."""
         if not self.dry_run and not response.not_modified:  # a 304 confirms the validators we hold
             await self.store.run(
-                self.store.save_validators,
+                self.store.writer.save_validators,
                 url,
-                etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"),
-                status=response.status,
+                Validators(response.headers.get("etag"), response.headers.get("last-modified"), response.status),
             )
 
     def _fetched(self, url: str, status: int | None, size: int, elapsed: float, outcome: str) -> None:
@@ -334,19 +335,21 @@ class Crawl:
                     links.setdefault(link.url, link)
             current = [link.url for link in page.links]
             if url in first_pages:
-                previous = await self.store.read(self.store.listing, url) or []
+                previous = await self.store.run(self.store.sources.listing, url) or []
                 if not self.dry_run:
                     vanished = vanished_from_list(previous, current)
                     # What left the list stays at the head of the snapshot until it is checked: a run killed
                     # in between leaves it for the next, which finds it vanished again (_settle_snapshots).
-                    await self.store.run(self.store.update_listing, url, vanished + current)
+                    await self.store.run(self.store.sources.update_listing, url, vanished + current)
                     run.vanished += vanished
                     run.snapshots[url] = (vanished, current)
                 # Catching up: when the first page changed since the last crawl, what was on it may have
                 # been pushed further (publications during an outage, a reordered list): read on.
                 follow = catch_up > 0 and bool(previous) and set(previous) != set(current)
             else:  # a later page read to catch up: on while it shows links not stored yet
-                follow = catch_up > 0 and bool(set(current) - await self.store.read(self.store.known_urls, current))
+                follow = catch_up > 0 and bool(
+                    set(current) - await self.store.run(self.store.history.known_urls, current)
+                )
             if follow and page.next_pages and page.next_pages[0] not in visited:
                 queue.append((page.next_pages[0], 0, catch_up - 1))
             remaining = budget
@@ -365,14 +368,14 @@ class Crawl:
         listed = {link.url for link in links}
         links = links + [ListedLink(url, "", None) for url in run.vanished if url not in listed]
         urls = [link.url for link in links]
-        known = await self.store.read(self.store.known_urls, urls) if links else set()
+        known = await self.store.run(self.store.history.known_urls, urls) if links else set()
         todo = [link for link in links if link.url not in known]
         if self.recheck_listed:
             todo += [link for link in links if link.url in known]
         else:
             # without re-checks (the daemon's list crawl): what vanished from a list, and what is listed
             # although we recorded it removed (put back: a restoration), are still looked at
-            removed = await self.store.read(self.store.removed_urls, urls) if known else set()
+            removed = await self.store.run(self.store.history.removed_urls, urls) if known else set()
             todo += [link for link in links if link.url in known and (link.url not in listed or link.url in removed)]
         if self.limit is not None:
             todo = todo[: self.limit]
@@ -404,14 +407,14 @@ class Crawl:
         error = ArticleOutcome.error
         if response.not_modified:
             if not self.dry_run:
-                await self.store.run(self.store.touch, link.url)
+                await self.store.run(self.store.writer.touch, link.url)
             return ArticleResult(link.url, ArticleOutcome.not_modified, title=link.title)
         if not same_site(response.url, link.url):
             return ArticleResult(link.url, error, title=link.title, error=f"redirected off-site to {response.url}")
         gone = f"HTTP {response.status}" if response.gone else _redirected_home(response.url, link.url, self.source)
         if gone:
             if known and not self.dry_run:
-                removed = await self.store.run(self.store.mark_removed, link.url, reason=gone)
+                removed = await self.store.run(self.store.writer.mark_removed, link.url, reason=gone)
                 # The gone answer's validators replace the live page's: if the page comes back unchanged,
                 # a conditional request must not answer 304 and hide the restoration.
                 await self._save_validators(link.url, response)
@@ -446,7 +449,7 @@ class Crawl:
         text = f"{article.title}\n{article.body_text}"
         # an unchanged page adds no mentions (storage keeps them only with a new version): finding them
         # again would cost a long article seconds on every re-check
-        unchanged = known and await self.store.read(self.store.current_hash, link.url) == article.content_hash
+        unchanged = known and await self.store.run(self.store.history.current_hash, link.url) == article.content_hash
         try:
             finder = None if unchanged else self.campaigns
             mentions = await _off_loop(_EXTRACTORS, finder.extract, text) if finder else ()

@@ -14,8 +14,8 @@ from typing import Any
 
 from crawler.adapters import Adapter
 from crawler.config import Source
-from crawler.extract import ExtractionError
-from crawler.fetch import Blocked, Fetcher, FetchError, RobotsDisallowed, TlsError
+from crawler.errors import Blocked, ExtractionError, FetchError, RobotsDisallowed, TlsError
+from crawler.fetch import Fetcher
 from crawler.listing import on_source_sites
 
 

@@ -30,6 +30,7 @@ from crawler.campaigns.lexicon import load_lexicon
 from crawler.config import Config, Settings, Source
 from crawler.daemon.options import DaemonOptions
 from crawler.dates import beijing_iso
+from crawler.errors import RetryableCrawlError
 from crawler.fetch import Fetcher
 from crawler.metrics import Metrics
 from crawler.pipeline import Crawl, CrawlReport, FetchLog, ProgressHook, log_fetch
@@ -46,11 +47,6 @@ _HEALTH_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-re
 
 log = logging.getLogger("procwatch.runtime")
 __all__ = ["ConfigChanges", "RetryableCrawlError", "Runtime", "compare", "load"]
-
-
-class RetryableCrawlError(Exception):
-    """A scheduled crawl failed for a reason a later attempt can fix: the network, a 5xx answer, a busy
-    database. Raised only when the trigger asks for it (procrastinate's retry in cluster mode)."""
 
 
 @dataclass(frozen=True)
@@ -229,7 +225,7 @@ class Runtime:
             return None
         try:
             if respect_backoff:  # inside: a database that is gone fails this source's run, counted, backed off
-                state = await self.store.run(self.store.source_state, source_id)
+                state = await self.store.run(self.store.sources.source_state, source_id)
                 if state and state.backoff_until and state.backoff_until > utcnow():
                     log.info(
                         "%s: backing off until %s after %d failures",
@@ -270,7 +266,7 @@ class Runtime:
     async def _record_failure(self, source_id: str, exc: Exception) -> None:
         try:
             await self.store.run(
-                self.store.record_source_run,
+                self.store.sources.record_source_run,
                 source_id,
                 ok=False,
                 error=f"{type(exc).__name__}: {exc}"[:2000],
@@ -298,15 +294,17 @@ class Runtime:
         sources no longer configured, or disabled, are left alone."""
         settings = self.config.settings
         now = now or utcnow()
-        due = await self.store.run(self.store.articles_due, source_id, settings.recheck_schedule, now=now, limit=limit)
+        due = await self.store.run(
+            self.store.history.articles_due, source_id, settings.recheck_schedule, now=now, limit=limit
+        )
         by_source: dict[str, list[str]] = defaultdict(list)
         for article in due:
             by_source[article.source_id].append(article.url)
-        counts = await self.store.read(self.store.article_counts)
+        counts = await self.store.run(self.store.history.article_counts)
         for sid, count in counts.items():
             if (source_id is None or sid == source_id) and self.source(sid) is not None:
-                stale = await self.store.read(
-                    self.store.stalest_articles,
+                stale = await self.store.run(
+                    self.store.history.stalest_articles,
                     sid,
                     checked_before=now - settings.recheck_within / 2,
                     limit=recheck_budget(count, settings.recheck_within, every),
@@ -356,7 +354,7 @@ class Runtime:
         try:
             # health must answer, and say so, when the database cannot: also when it says nothing at all
             # (a stopped proxy); the one reader thread keeps stuck reads from piling up threads
-            states = _HEALTH_READER.submit(self.store.source_states).result(timeout=HEALTH_DATABASE_TIMEOUT)
+            states = _HEALTH_READER.submit(self.store.sources.source_states).result(timeout=HEALTH_DATABASE_TIMEOUT)
         except FutureTimeout:
             states = {}
             database_error = f"the database did not answer within {HEALTH_DATABASE_TIMEOUT:.0f} s"

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler.adapters.loading import AdapterNotFound, exists
-from crawler.campaigns.lexicon import LexiconError, load_lexicon
-from crawler.config import Config, ConfigError, ConfigIssue, load_config
+from crawler.adapters.loading import exists
+from crawler.campaigns.lexicon import load_lexicon
+from crawler.config import Config, load_config
+from crawler.errors import AdapterNotFound, ConfigError, ConfigIssue, LexiconError
 
 
 def check_config(config: Config) -> list[ConfigIssue]:

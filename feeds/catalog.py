@@ -1,12 +1,51 @@
-"""Which feeds exist: all, campaigns, changes, one per source, one per tag (region, kind, level, tags)."""
+"""Which feeds exist: one per feed kind, one per source, one per tag (region, kind, level, tags).
+
+Feed kinds are a registry: a kind is one builder function and one line, ``@feed_kind(name, path,
+title)`` on it (feeds.items holds the built-in ones). Its feed then exists at ``path``, in the static
+build, the server, the OPML and the index, with nothing else to change.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-TOP_FEEDS = ("all", "campaigns", "emerging", "changes")
+if TYPE_CHECKING:
+    from feeds.items import FeedItem, FeedQuery
+    from storage import Store
+
+#: a feed kind's items, newest first: (store, catalog, query, the sources in scope or None for all)
+Builder = Callable[["Store", "SourceCatalog", "FeedQuery", "list[str] | None"], "list[FeedItem]"]
+
+
+@dataclass(frozen=True)
+class FeedKind:
+    name: str
+    build: Builder
+    path: str | None  # the kind's own feed across sources (None: only scoped feeds, if any)
+    title: str | None
+
+
+#: every feed kind, in the order their feeds are listed
+KINDS: dict[str, FeedKind] = {}
+
+
+def feed_kind(name: str, *, path: str | None = None, title: str | None = None) -> Callable[[Builder], Builder]:
+    """Register a builder as the feed kind ``name``; ``path`` and ``title``: its feed across all sources."""
+
+    def register(build: Builder) -> Builder:
+        KINDS[name] = FeedKind(name, build, path, title)
+        return build
+
+    return register
+
+
+def kinds() -> dict[str, FeedKind]:
+    """The registered kinds, the built-in ones included."""
+    import feeds.items  # noqa: F401  (registers the built-in kinds on first use)
+
+    return KINDS
 
 
 @dataclass(frozen=True)
@@ -15,7 +54,7 @@ class FeedSpec:
 
     path: str
     title: str
-    kind: str  # articles | changes | campaigns | emerging
+    kind: str  # a registered feed kind (KINDS): articles, changes, campaigns, emerging ...
     source_ids: tuple[str, ...] | None = None  # None: every source
 
 
@@ -50,12 +89,7 @@ def tags(config: SourceCatalog) -> dict[str, tuple[str, ...]]:
 
 
 def catalog(config: SourceCatalog) -> list[FeedSpec]:
-    specs = [
-        FeedSpec("all", "procwatch: 全部来源的新文章与修改", "articles"),
-        FeedSpec("campaigns", "procwatch: 新出现的运动与提法", "campaigns"),
-        FeedSpec("emerging", "procwatch: 正在兴起的运动与提法(多个来源新近提到,尚未收录)", "emerging"),
-        FeedSpec("changes", "procwatch: 修改、删除与恢复", "changes"),
-    ]
+    specs = [FeedSpec(k.path, k.title or k.path, k.name) for k in kinds().values() if k.path is not None]
     specs += [FeedSpec(f"sources/{s.id}", f"procwatch: {s.name}", "articles", (s.id,)) for s in config.sources]
     specs += [FeedSpec(f"tags/{tag}", f"procwatch: {tag}", "articles", ids) for tag, ids in tags(config).items()]
     return specs

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from feeds.catalog import SourceCatalog, tags
+from feeds.errors import FilterError
 from feeds.items import MAX_LIMIT, FeedQuery, source_scope
 from storage.clock import BEIJING
 
@@ -16,10 +17,6 @@ MAX_ID = 2**63 - 1  # the largest id a database column holds; beyond it nothing 
 _ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
 MAX_PARAMETER = 200  # a filter longer than this is a mistake or an attack, not a query
 KNOWN = ("q", "source", "tag", "campaign", "limit", "fulltext", "since", "after")
-
-
-class FilterError(ValueError):
-    """One line saying which parameter is wrong and why."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote
 
-from feeds.catalog import FeedSpec, SourceCatalog
+from feeds.catalog import FeedSpec, SourceCatalog, feed_kind, kinds
 from feeds.diff import diff_html
 from feeds.safety import clean_html, plain_text
 from storage import Store
@@ -69,13 +69,14 @@ def source_scope(feed_sources: tuple[str, ...] | None, query: FeedQuery) -> list
 
 def items_for(store: Store, catalog: SourceCatalog, spec: FeedSpec, query: FeedQuery) -> list[FeedItem]:
     """The items of one feed, newest first."""
-    source_ids = source_scope(spec.source_ids, query)
-    if spec.kind == "campaigns":
-        return campaign_items(store, catalog, query, source_ids)
-    if spec.kind == "emerging":
-        return emerging_items(store, catalog, query)
-    if spec.kind == "changes":
-        return change_items(store, catalog, query, source_ids)
+    return kinds()[spec.kind].build(store, catalog, query, source_scope(spec.source_ids, query))
+
+
+@feed_kind("articles", path="all", title="procwatch: 全部来源的新文章与修改")
+def new_and_changed_items(
+    store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
+) -> list[FeedItem]:
+    """New articles and reported changes together: the main feed, and every source's and tag's."""
     items = article_items(store, catalog, query, source_ids) + change_items(store, catalog, query, source_ids)
     return sorted(items, key=lambda i: i.published, reverse=True)[: query.limit]
 
@@ -83,9 +84,9 @@ def items_for(store: Store, catalog: SourceCatalog, spec: FeedSpec, query: FeedQ
 def article_items(
     store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
 ) -> list[FeedItem]:
-    articles = store.latest_articles(query.limit, source_ids=source_ids, query=query.q, campaign=query.campaign)
-    versions = store.current_versions([a.id for a in articles if a.id is not None])
-    mentions = store.mentions_for_versions([v.id for v in versions.values() if v.id is not None])
+    articles = store.browse.latest_articles(query.limit, source_ids=source_ids, query=query.q, campaign=query.campaign)
+    versions = store.history.current_versions([a.id for a in articles if a.id is not None])
+    mentions = store.campaigns.mentions_for_versions([v.id for v in versions.values() if v.id is not None])
     names = {s.id: s.name for s in catalog.sources}
     items = []
     for article in articles:
@@ -110,17 +111,18 @@ def article_items(
     return items
 
 
+@feed_kind("changes", path="changes", title="procwatch: 修改、删除与恢复")
 def change_items(
     store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
 ) -> list[FeedItem]:
     if query.campaign:
         return []
-    rows = store.events(
+    rows = store.history.events(
         kinds=list(_KIND_LABEL), reported_only=True, limit=query.limit, source_ids=source_ids, query=query.q
     )
     version_ids = [e.version_id for e, _ in rows if e.version_id]
-    versions = store.versions_by_id(version_ids)
-    previous = store.previous_versions(version_ids)
+    versions = store.history.versions_by_id(version_ids)
+    previous = store.history.previous_versions(version_ids)
     items = []
     for event, article in rows:
         label = _KIND_LABEL[EventKind(event.kind)]
@@ -152,16 +154,19 @@ def _published(at: datetime | None) -> str:
     return f"{_beijing(at):%Y-%m-%d}" if at else "日期不详"
 
 
+@feed_kind("campaigns", path="campaigns", title="procwatch: 新出现的运动与提法")
 def campaign_items(
     store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
 ) -> list[FeedItem]:
     # dated by when procwatch first saw each name; names known at the first crawl are not news
-    rows = store.campaigns(
+    rows = store.campaigns.campaigns(
         source_id=source_ids[0] if source_ids and len(source_ids) == 1 else None, new_only=True, limit=query.limit
     )
     names = {s.id: s.name for s in catalog.sources}
     rows = [(campaign, articles) for campaign, articles in rows if not query.q or query.q in campaign.name]
-    firsts = store.articles_by_id([campaign.first_article_id for campaign, _ in rows])  # one query, not one per item
+    firsts = store.history.articles_by_id(
+        [campaign.first_article_id for campaign, _ in rows]
+    )  # one query, not one per item
     items = []
     for campaign, articles in rows:
         first = firsts.get(campaign.first_article_id)
@@ -192,14 +197,20 @@ def campaign_items(
     return items
 
 
+@feed_kind("emerging", path="emerging", title="procwatch: 正在兴起的运动与提法(多个来源新近提到,尚未收录)")
 def emerging_items(
-    store: Store, catalog: SourceCatalog, query: FeedQuery, *, now: datetime | None = None
+    store: Store,
+    catalog: SourceCatalog,
+    query: FeedQuery,
+    source_ids: list[str] | None = None,  # across every source: spread is what makes a name emerging
+    *,
+    now: datetime | None = None,
 ) -> list[FeedItem]:
     """Names in no lexicon that several sources took up in the last 30 days: one item each, dated when
     the second source mentioned it (the moment it became more than one portal's wording)."""
     since = (now or datetime.now(BEIJING)) - EMERGING_WINDOW
     known = catalog.known_campaigns
-    rows = store.emerging(since=since, min_sources=EMERGING_MIN_SOURCES, exclude=known, limit=query.limit)
+    rows = store.campaigns.emerging(since=since, min_sources=EMERGING_MIN_SOURCES, exclude=known, limit=query.limit)
     names = {s.id: s.name for s in catalog.sources}
     items = []
     for row in rows:

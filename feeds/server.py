@@ -22,7 +22,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from feeds.catalog import SourceCatalog, catalog, find
-from feeds.filters import FilterError, parse_filters
+from feeds.errors import FilterError
+from feeds.filters import parse_filters
 from feeds.headers import SecurityHeaders
 from feeds.items import items_for
 from feeds.render import MEDIA_TYPES, STYLESHEET_NAME, feed_as_page, newest_update, opml, render_feed, stylesheet
@@ -127,7 +128,7 @@ def create_app(
         if spec is None:
             return Response("no such feed (see /feeds)\n", status_code=404, media_type="text/plain")
         try:
-            filters = await asyncio.to_thread(parse_filters, request.query_params, current, store.has_campaign)
+            filters = await asyncio.to_thread(parse_filters, request.query_params, current, store.browse.has_campaign)
         except FilterError as exc:
             return Response(f"{exc}\n", status_code=400, media_type="text/plain; charset=utf-8")
         query = filters.feed_query()
@@ -163,7 +164,7 @@ def create_app(
 
     def stored_health() -> dict[str, Any]:
         """Without a daemon in this process: what the database says of each configured source."""
-        states = store.source_states()
+        states = store.sources.source_states()
         by_source: dict[str, dict[str, Any]] = {}
         for source in sources().sources:
             state = states.get(source.id)

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "ArticleWithVersions": "storage.history",
     "BackoffPolicy": "storage.sources",
-    "Extracted": "storage.articles",
-    "Outcome": "storage.articles",
-    "OutcomeKind": "storage.articles",
-    "SchemaError": "storage.db",
+    "Extracted": "storage.decide",
+    "Outcome": "storage.decide",
+    "OutcomeKind": "storage.decide",
+    "SchemaError": "storage.errors",
     "Store": "storage.store",
     "Validators": "storage.sources",
     "default_database_url": "storage.db",
@@ -25,8 +25,9 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from storage.articles import Extracted, Outcome, OutcomeKind
-    from storage.db import SchemaError, default_database_url, make_engine, open_database, upgrade
+    from storage.db import default_database_url, make_engine, open_database, upgrade
+    from storage.decide import Extracted, Outcome, OutcomeKind
+    from storage.errors import SchemaError
     from storage.history import ArticleWithVersions
     from storage.sources import BackoffPolicy, Validators
     from storage.store import Store

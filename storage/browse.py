@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, tuple_
+from sqlalchemy import Engine, func, tuple_
 from sqlmodel import Session, col, select
 
+from storage.base import Repository
 from storage.campaigns import CampaignRepository
 from storage.clock import BEIJING
 from storage.history import HistoryQueries
@@ -55,8 +56,12 @@ class CampaignTimeline:
     weeks: list[tuple[datetime, int]]  # (Monday 00:00 Beijing, articles mentioning it that week)
 
 
-class BrowseQueries(HistoryQueries, CampaignRepository):
-    """Read-only queries behind the web view."""
+class BrowseQueries(Repository):
+    """Read-only queries behind the web view, built on the history and campaign parts."""
+
+    def __init__(self, engine: Engine, history: HistoryQueries, campaigns: CampaignRepository):
+        super().__init__(engine)
+        self._history, self._campaigns = history, campaigns
 
     def search_articles(
         self,
@@ -164,7 +169,12 @@ class BrowseQueries(HistoryQueries, CampaignRepository):
             ).all():
                 mentions.setdefault(mention.version_id, []).append((campaign, mention))
         return ArticleHistory(
-            article, self.versions(article_id), events, self.republications(article_id), original, mentions
+            article,
+            self._history.versions(article_id),
+            events,
+            self._history.republications(article_id),
+            original,
+            mentions,
         )
 
     def campaign_page(
@@ -195,7 +205,7 @@ class BrowseQueries(HistoryQueries, CampaignRepository):
 
     def campaign_timeline(self, name: str) -> CampaignTimeline | None:
         """A campaign's first mention in each source, and articles mentioning it per week."""
-        spread = self.campaign_spread(name)
+        spread = self._campaigns.campaign_spread(name)
         if spread is None:
             return None
         with Session(self.read_engine) as session:

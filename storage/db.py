@@ -7,18 +7,14 @@ SQLite is the default (a file in the user's data directory); any SQLAlchemy URL 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-try:
-    import fcntl
-except ImportError:  # not on Windows: one process at a time is then the user's to ensure
-    fcntl = None  # type: ignore[assignment]
-
 from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, event, inspect, text
+
+from storage.backends import SUPPORTED, backend
+from storage.errors import DatabaseError, NoDatabase, RevisionMismatch, SchemaError
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -26,23 +22,6 @@ if TYPE_CHECKING:
 DATABASE_ENV = "PROCWATCH_DATABASE_URL"
 MIGRATIONS = Path(__file__).with_name("migrations")
 READ_ONLY = "procwatch_read_only"  # execution option of the engine that only reads
-SCHEMA_LOCK_KEY = 0x70726F63  # "proc": the advisory lock that serialises schema creation on PostgreSQL
-
-
-class DatabaseError(Exception):
-    """A database that cannot be used: ``str()`` is one line naming it and the cause."""
-
-
-class SchemaError(DatabaseError):
-    """The database schema does not match this version of procwatch."""
-
-
-class RevisionMismatch(SchemaError):
-    """A procwatch database at another schema revision (older: run db upgrade; newer: upgrade procwatch)."""
-
-
-class NoDatabase(DatabaseError):
-    """A command that only reads was pointed at a database that does not exist (it creates none)."""
 
 
 def default_database_url() -> str:
@@ -60,9 +39,6 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
-
-
-SUPPORTED = ("sqlite", "postgresql")
 
 
 def make_engine(url: str | None = None, *, echo: bool = False, create: bool = True) -> Engine:
@@ -180,44 +156,6 @@ def analyze(engine: Engine, *, light: bool = False) -> None:
         connection.commit()
 
 
-@contextmanager
-def schema_lock(engine: Engine) -> Iterator[None]:
-    """One process at a time creates or checks the schema: two daemons started at once on a new
-    database would otherwise both create it (a PostgreSQL advisory lock; on SQLite an flock on the
-    directory that holds the database).
-
-    Never a handle on the database file itself: closing any descriptor of a file drops every POSIX
-    lock the process holds on it, SQLite's connections' included (SQLite's documented "how to corrupt"
-    case). Another process then believes it is the last connection and deletes the WAL that this
-    process goes on writing into: everything written after that was lost."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-            try:
-                yield
-            finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY})
-                connection.commit()
-        return
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or fcntl is None:
-        yield
-        return
-    try:  # a directory opens read-only whatever its permissions allow; opening it creates nothing
-        descriptor = os.open(Path(database).resolve().parent, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        yield  # no such directory: connecting will say why
-        return
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
-    finally:
-        os.close(descriptor)
-
-
 def ensure_schema(engine: Engine) -> None:
     """Create the schema in an empty database; refuse a database with data at an older revision.
 
@@ -225,7 +163,8 @@ def ensure_schema(engine: Engine) -> None:
     upgrade`` (and can back up first). A database without data (new, or its creation interrupted)
     is brought up to date: there is nothing to back up.
     """
-    with schema_lock(engine):
+    # one process at a time: two daemons started at once on a new database would both create it
+    with backend(engine).schema_lock(engine):
         _ensure_schema(engine)
 
 
@@ -272,9 +211,7 @@ def _holds_no_data(engine: Engine) -> bool:
 
 def describe(engine: Engine) -> str:
     """The database as the user named it: a file path for SQLite, the URL without password otherwise."""
-    if engine.dialect.name == "sqlite":
-        return engine.url.database or ":memory:"
-    return engine.url.set(drivername=engine.url.get_backend_name()).render_as_string(hide_password=True)
+    return backend(engine).describe(engine)
 
 
 def open_database(url: str | None = None, *, create: bool = True) -> Engine:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -191,4 +191,17 @@ class HistoryQueries(Repository):
                     .where(Republication.article_id == article_id)
                     .order_by(col(Republication.first_seen), col(Republication.id))
                 ).all()
+            )
+
+    def current_hash(self, url: str) -> str | None:
+        """The content hash of the article's current version, or None for a URL not stored."""
+        with Session(self.read_engine) as session:
+            return session.exec(select(Article.content_hash).where(Article.url == url)).first()
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """Which of these URLs are already stored, as articles or as republications."""
+        wanted = list(dict.fromkeys(urls))
+        with Session(self.read_engine) as session:
+            return self._values_present(session, Article.url, wanted) | self._values_present(
+                session, Republication.url, wanted
             )

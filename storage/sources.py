@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from storage.base import Repository
+from storage.base import Repository, writes
 from storage.clock import utcnow
 from storage.models import HttpValidator, Listing, SourceState
 
@@ -64,6 +64,7 @@ class Validators:
 class SourceRepository(Repository):
     """What the crawler remembers between runs, apart from the articles themselves."""
 
+    @writes
     def update_listing(self, list_url: str, urls: Sequence[str], *, at: datetime | None = None) -> list[str] | None:
         """Remember what a list page shows now; returns what it showed last time (None the first time)."""
         with self.transaction() as session:
@@ -87,17 +88,6 @@ class SourceRepository(Repository):
             row = session.get(HttpValidator, url)
             return Validators(row.etag, row.last_modified) if row else None
 
-    def save_validators(
-        self, url: str, *, etag: str | None, last_modified: str | None, status: int, at: datetime | None = None
-    ) -> None:
-        sendable = Validators(etag, last_modified, status)
-        with self.transaction() as session:
-            row = session.get(HttpValidator, url) or HttpValidator(url=url, checked_at=at or utcnow())
-            if status != 304:  # a 304 confirms the validators we sent; keep them
-                row.etag, row.last_modified = sendable.etag, sendable.last_modified
-            row.last_status, row.checked_at = status, at or utcnow()
-            session.add(row)
-
     # -- sources ------------------------------------------------------------------------------------
 
     def source_state(self, source_id: str) -> SourceState | None:
@@ -108,6 +98,7 @@ class SourceRepository(Repository):
         with Session(self.read_engine, expire_on_commit=False) as session:
             return {s.source_id: s for s in session.exec(select(SourceState)).all()}
 
+    @writes
     def record_source_run(
         self,
         source_id: str,
@@ -140,6 +131,7 @@ class SourceRepository(Repository):
             session.add(state)
             return state
 
+    @writes
     def claim_due(self, source_id: str, *, due_at: datetime, next_due: datetime) -> bool:
         """Atomically take one due run of a source (cluster mode): True for exactly one caller per due time."""
         with self.transaction() as session:

@@ -1,28 +1,41 @@
 """The storage API the pipeline, the feeds and the CLI use. No SQL outside this package.
 
-:class:`Store` is one object over one engine, assembled from a repository per concern:
-articles (writes), history (reads), browse (the web view's reads), sources (crawl state) and campaigns.
+:class:`Store` is a facade over one engine holding its parts as attributes:
+
+- ``store.writer`` (:class:`~storage.writer.ArchiveWriter`): the one write path of articles and versions;
+- ``store.history`` (:class:`~storage.history.HistoryQueries`): articles, versions, events, what is due;
+- ``store.browse`` (:class:`~storage.browse.BrowseQueries`): the web view's bounded reads;
+- ``store.campaigns`` (:class:`~storage.campaigns.CampaignRepository`): campaigns and their spread;
+- ``store.sources`` (:class:`~storage.sources.SourceRepository`): crawl state, lists, validators.
+
+Every method is blocking. From async code there is one way to call any of them,
+``await store.run(store.part.method, ...)``: a method that writes runs on the writer's threads, one
+that only reads on threads that never wait for writes, decided by the part (and the
+:func:`~storage.base.writes` marker), never by the caller. Recording a fetched page from async
+code is ``await store.submit(...)``, which also groups pages into shared transactions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from storage.articles import Extracted, Outcome
+from storage.backends import backend
 from storage.browse import BrowseQueries
-from storage.campaigns import FoundMention
+from storage.campaigns import CampaignRepository
 from storage.db import READ_ONLY
-from storage.ingest import BatchRecording, Recording
+from storage.decide import Extracted, Outcome, Recording
+from storage.history import HistoryQueries
+from storage.mentions import FoundMention
 from storage.models import Article, ArticleVersion, Event, Republication
 from storage.sources import SourceRepository, Validators
+from storage.writer import ArchiveWriter
 
 BATCH = 200  # pages per transaction at most: long enough to share the commit, short for readers
 LINGER = 0.025  # seconds a batch waits for more pages while several sources are writing
@@ -31,31 +44,37 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class Store(BatchRecording, BrowseQueries, SourceRepository):
-    """Repository over one database engine."""
+def _writes(method: Callable[..., object]) -> bool:
+    """Whether ``method`` may write: marked so, or a method of a writing part; anything else that is not
+    a method of a reading part (a function given the engine, say) is taken to write."""
+    if getattr(method, "writes", False):
+        return True
+    part = getattr(method, "__self__", None)
+    return part is None or bool(getattr(part, "writes", True))
+
+
+class Store:
+    """The archive on one database engine."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        # Reads begin a deferred transaction: on SQLite they never take the write lock, so readers
-        # (the feed server) do not queue behind the crawler. Writes go through transaction().
         self.read_engine = engine.execution_options(**{READ_ONLY: True})
-        # SQLite has one writer at a time: threads queueing on its lock only add contention.
-        workers = 1 if engine.dialect.name == "sqlite" else 4
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="store")
+        self.writer = ArchiveWriter(engine)
+        self.history = HistoryQueries(engine)
+        self.campaigns = CampaignRepository(engine)
+        self.browse = BrowseQueries(engine, self.history, self.campaigns)
+        self.sources = SourceRepository(engine)
+        self._executor = ThreadPoolExecutor(max_workers=backend(engine).writer_threads, thread_name_prefix="store")
         # Reads never queue behind writes (SQLite's WAL lets them run beside the writer).
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-read")
         self._waiting: list[tuple[Recording, asyncio.Future[Outcome]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writer_task: asyncio.Task[None] | None = None
 
     async def run(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Call a (blocking) store method from async code, on the store's own threads."""
+        """Call a (blocking) store method from async code, on the threads its kind of work belongs on."""
+        executor = self._executor if _writes(method) else self._readers
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(method, *args, **kwargs))
-
-    async def read(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Call a store method that only reads from async code, on threads that never wait for writes."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, functools.partial(method, *args, **kwargs))
+        return await loop.run_in_executor(executor, functools.partial(method, *args, **kwargs))
 
     async def submit(
         self,
@@ -71,8 +90,8 @@ class Store(BatchRecording, BrowseQueries, SourceRepository):
         once that transaction has committed. An idle store writes a page at once."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting.append((Recording(source_id, page, mentions, validators=validators, baseline=baseline), future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_waiting())
+        if self._writer_task is None or self._writer_task.done():
+            self._writer_task = asyncio.create_task(self._write_waiting())
         return await future
 
     async def _write_waiting(self) -> None:
@@ -85,7 +104,7 @@ class Store(BatchRecording, BrowseQueries, SourceRepository):
             batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
             crowded = len({recording.source_id for recording, _ in batch}) > 1
             try:
-                outcomes = await self.run(self.record_many, [recording for recording, _ in batch])
+                outcomes = await self.run(self.writer.record_many, [recording for recording, _ in batch])
             except Exception as exc:  # the batch failed as a whole: every page in it reports the error
                 outcomes = [exc] * len(batch)
             for (_, future), outcome in zip(batch, outcomes, strict=True):
@@ -95,11 +114,6 @@ class Store(BatchRecording, BrowseQueries, SourceRepository):
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():  # a write
-            yield session
 
     def counts(self) -> dict[str, int]:
         """Row counts, for summaries and health."""

@@ -8,6 +8,7 @@ procwatch's but durations. Read from the source with ``ast``, so the check costs
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,8 +83,9 @@ def test_feeds_import_storage_but_not_the_crawler() -> None:
     assert {m: i for m, i in bad.items() if m.startswith("feeds") and i} == {}
 
 
-def test_the_config_schema_imports_nothing_of_procwatch_but_durations() -> None:
-    assert imports("crawler.config", eager_only=False) <= {"crawler.durations"}
+def test_the_config_schema_imports_nothing_of_procwatch_but_durations_and_errors() -> None:
+    assert imports("crawler.config", eager_only=False) <= {"crawler.durations", "crawler.errors"}
+    assert imports("crawler.errors", eager_only=False) <= {"storage.errors"}
 
 
 def test_no_import_cycle() -> None:
@@ -183,3 +185,68 @@ def test_every_third_party_import_is_declared() -> None:
         if not distributions & allowed:
             missing[module] = sorted(where)
     assert missing == {}, f"imported but not declared in pyproject.toml: {missing}"
+
+
+# -- one write path ------------------------------------------------------------------------------
+
+ARCHIVE_MODELS = {"Article", "ArticleVersion", "ARTICLE", "VERSION"}
+ARCHIVE_SQL = re.compile(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(?:article|article_version)\b", re.IGNORECASE)
+WRITER = "storage.writer"
+
+
+def _names_archive_table(node: ast.expr) -> bool:
+    """``Article``, ``VERSION``, ``Article.__table__`` and the like."""
+    if isinstance(node, ast.Attribute) and node.attr == "__table__":
+        node = node.value
+    if isinstance(node, ast.Call) and node.args:  # cast(Table, Article.__table__)
+        return any(_names_archive_table(arg) for arg in node.args)
+    return isinstance(node, ast.Name) and node.id in ARCHIVE_MODELS
+
+
+def archive_writes(name: str) -> list[str]:
+    """Where module ``name`` writes articles or versions: INSERT/UPDATE/DELETE statements on their tables,
+    ORM objects of them created, or such SQL spelled out."""
+    found = []
+    for node in ast.walk(ast.parse(MODULES[name].read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            func = node.func
+            verb = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            target = node.args[0] if node.args else None
+            if isinstance(func, ast.Attribute) and verb in {"insert", "update", "delete"} and not node.args:
+                target = func.value  # ARTICLE.insert()
+            if verb in {"insert", "update", "delete"} and target is not None and _names_archive_table(target):
+                found.append(f"{name}:{node.lineno}: {verb}")
+            elif isinstance(func, ast.Name) and func.id in {"Article", "ArticleVersion"}:
+                found.append(f"{name}:{node.lineno}: {func.id}(...)")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and ARCHIVE_SQL.search(node.value):
+            found.append(f"{name}:{node.lineno}: SQL")
+    return found
+
+
+def test_no_module_but_the_writer_writes_articles_or_versions() -> None:
+    assert archive_writes(WRITER), "the check finds nothing in the writer itself: it reads nothing"
+    others = [where for name in MODULES if name != WRITER for where in archive_writes(name)]
+    assert others == []
+
+
+# -- one exception root --------------------------------------------------------------------------
+
+
+def test_every_exception_procwatch_defines_derives_from_one_root() -> None:
+    import importlib
+    import inspect
+
+    from storage.errors import ProcwatchError
+
+    defined = []
+    for name in sorted(MODULES):
+        if name.endswith("__main__"):  # runs the CLI when imported
+            continue
+        module = importlib.import_module(name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == name and issubclass(cls, BaseException):
+                defined.append(cls)
+    assert len(defined) >= 20, "the check finds too few exceptions: it reads nothing"
+    assert sorted(c.__qualname__ for c in defined if not issubclass(c, ProcwatchError)) == []
+    # and each is defined in its layer's errors module, where the tree is documented
+    assert {c.__module__ for c in defined} == {"storage.errors", "crawler.errors", "feeds.errors"}

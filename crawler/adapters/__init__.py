@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crawler.adapters.loading import ENTRY_POINT_GROUP, AdapterNotFound, builtin, resolve
+from crawler.adapters.loading import ENTRY_POINT_GROUP, builtin, resolve
+from crawler.errors import AdapterNotFound
 from crawler.lazy import lazy_exports
 
 if TYPE_CHECKING:

@@ -19,6 +19,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crawler.errors import AdapterNotFound
+
 if TYPE_CHECKING:
     from crawler.adapters.base import Adapter
 
@@ -43,10 +45,6 @@ def _registered_in(package: str, directories: tuple[str, ...]) -> tuple[tuple[st
             for name in _REGISTERED.findall(module.read_text(encoding="utf-8")):
                 found.setdefault(name, f"{package}.{module.stem}")
     return tuple(found.items())
-
-
-class AdapterNotFound(LookupError):
-    """``str()`` says what was tried, fit for a one-line config error."""
 
 
 def resolve(name: str, *, search: Sequence[Path] = ()) -> type[Adapter]:

@@ -15,14 +15,15 @@ _EXPORTS = {
     "extract_campaigns": "crawler.campaigns.extract",
     "prepare": "crawler.campaigns.extract",
     "Lexicon": "crawler.campaigns.lexicon",
-    "LexiconError": "crawler.campaigns.lexicon",
+    "LexiconError": "crawler.errors",
     "builtin_lexicon": "crawler.campaigns.lexicon",
     "load_lexicon": "crawler.campaigns.lexicon",
 }
 
 if TYPE_CHECKING:
     from crawler.campaigns.extract import CampaignExtractor, Mention, extract_campaigns, prepare
-    from crawler.campaigns.lexicon import Lexicon, LexiconError, builtin_lexicon, load_lexicon
+    from crawler.campaigns.lexicon import Lexicon, builtin_lexicon, load_lexicon
+    from crawler.errors import LexiconError
 
 __all__ = [
     "CampaignExtractor",

@@ -22,15 +22,12 @@ from typing import Any
 
 import yaml
 
+from crawler.errors import LexiconError
 from storage.kinds import CampaignKind
 
 KINDS = tuple(str(kind) for kind in CampaignKind)  # the lexicon file's sections, plural: campaigns, formulations
 _ENTRY_KEYS = {"name", "since", "aliases", "unquoted"}
 NEW_LEXICON_FILE = "# procwatch lexicon: your own names; `procwatch campaigns accept` adds to it\n"
-
-
-class LexiconError(ValueError):
-    """A lexicon file that cannot be used; the message names the file and the entry."""
 
 
 def lexicon_key(name: str) -> str:

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from crawler.config import CONFIG_ENV, Config, ConfigError, Source
+from crawler.config import CONFIG_ENV, Config, Source
 from crawler.dates import parse_date
+from crawler.errors import ConfigError
 
 if TYPE_CHECKING:
     from storage import Store
@@ -98,7 +99,8 @@ def open_store(db: str | None, *, create: bool = False) -> Store:
     """The database, or one line and exit 3. Only commands that write new data (fetch, run, demo, db
     upgrade) pass ``create``: the others never create a file, a directory or a table."""
     from storage import Store
-    from storage.db import DatabaseError, open_database
+    from storage.db import open_database
+    from storage.errors import DatabaseError
 
     try:
         return Store(open_database(db, create=create))

@@ -17,7 +17,7 @@ def article_command(
     db: DbOption = None,
 ) -> None:
     """Show a stored article, its versions and body text."""
-    found = open_store(db).get_article(url)
+    found = open_store(db).history.get_article(url)
     if found is None:
         fail(f"no stored article at {url}", 1)
     article, versions = found.article, found.versions

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from crawler.campaigns.lexicon import LexiconError, load_lexicon
+from crawler.campaigns.lexicon import load_lexicon
 from crawler.cli.app import (
     ConfigOption,
     DbOption,
@@ -22,6 +22,7 @@ from crawler.cli.app import (
     read_config,
 )
 from crawler.dates import BEIJING, beijing_iso, beijing_minute
+from crawler.errors import LexiconError
 from storage.emerging import EMERGING_MIN_SOURCES, EMERGING_WINDOW
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ def read_document(path: Path, max_bytes: int = MAX_DOCUMENT_BYTES) -> str:
     """Text of a plain-text or HTML file in any encoding (the article part, for HTML). Empty, binary,
     undecodable and oversized files are refused with one line (exit 2): they hold no text to search."""
     from crawler.decode import decode_html
-    from crawler.extract import ExtractionError, extract_article
+    from crawler.errors import ExtractionError
+    from crawler.extract import extract_article
 
     try:
         with path.open("rb") as handle:
@@ -110,7 +112,7 @@ def list_command(
     db: DbOption = None,
 ) -> None:
     """Campaigns seen so far, most recently first seen first; known ones were there at the first crawl."""
-    rows = open_store(db).campaigns(new_since=option_date(new_since, "--new-since"), source_id=source)
+    rows = open_store(db).campaigns.campaigns(new_since=option_date(new_since, "--new-since"), source_id=source)
     if json:
         print_json(
             [
@@ -147,7 +149,7 @@ def show_command(
     """First mention, then the first mention in each source in time order: how a campaign spread."""
     from crawler.campaigns import prepare
 
-    spread = open_store(db).campaign_spread(prepare(name).strip("“”\"' "))
+    spread = open_store(db).campaigns.campaign_spread(prepare(name).strip("“”\"' "))
     if spread is None:
         fail(f"no campaign named {name!r} has been seen", 1)
     campaign = spread.campaign
@@ -224,7 +226,7 @@ def emerging_command(
     """Names that appeared recently in several sources and are in no lexicon: campaigns in the making."""
     known, _ = _lexicon_and_file(config, lexicon)
     start = option_date(since, "--since") or datetime.now(BEIJING) - EMERGING_WINDOW
-    rows = open_store(db).emerging(since=start, min_sources=min_sources, exclude=known.kinds)
+    rows = open_store(db).campaigns.emerging(since=start, min_sources=min_sources, exclude=known.kinds)
     if json:
         print_json([emerging_json(row) for row in rows])
         return
@@ -294,7 +296,7 @@ def mute_command(
 def _set_status(name: str, status: str, db: str | None) -> Campaign:
     from crawler.campaigns import prepare
 
-    campaign = open_store(db).set_campaign_status(prepare(name).strip("“”\"' "), status)
+    campaign = open_store(db).campaigns.set_campaign_status(prepare(name).strip("“”\"' "), status)
     if campaign is None:
         fail(f"no campaign named {name!r} has been seen", 1)
     return campaign

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 def _article(store: Store, url: str) -> ArticleWithVersions:
-    found = store.get_article(url)
+    found = store.history.get_article(url)
     if found is None:
         fail(f"no stored article at {url}", 1)
     return found
@@ -44,7 +44,7 @@ def history_command(
     """Versions of one article with their dates and sizes, and its removals and restorations."""
     store = open_store(db)
     found = _article(store, url)
-    events = [(e, a) for e, a in store.events(reported_only=False, limit=10_000) if a.id == found.article.id]
+    events = [(e, a) for e, a in store.history.events(reported_only=False, limit=10_000) if a.id == found.article.id]
     if json:
         print_json(
             {
@@ -135,7 +135,7 @@ def changes_command(
     """Edits, removals and restorations across all sources, newest first."""
     since_at = option_date(since, "--since")
     kinds = [EventKind.edited, EventKind.removed, EventKind.restored]
-    rows = open_store(db).events(since=since_at, kinds=kinds, reported_only=not all_events, limit=limit)
+    rows = open_store(db).history.events(since=since_at, kinds=kinds, reported_only=not all_events, limit=limit)
     if json:
         print_json(
             [

@@ -12,7 +12,8 @@ db_app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 @db_app.command("upgrade")
 def upgrade_command(db: DbOption = None) -> None:
     """Create or migrate the database schema to this version of procwatch."""
-    from storage.db import DatabaseError, describe, make_engine, upgrade
+    from storage.db import describe, make_engine, upgrade
+    from storage.errors import DatabaseError
 
     try:
         engine = make_engine(db)
@@ -43,15 +44,8 @@ def upgrade_command(db: DbOption = None) -> None:
 @db_app.command("status")
 def status_command(db: DbOption = None) -> None:
     """Show the schema revision of the database and of this procwatch."""
-    from storage.db import (
-        DatabaseError,
-        NoDatabase,
-        RevisionMismatch,
-        current_revision,
-        describe,
-        head_revision,
-        open_database,
-    )
+    from storage.db import current_revision, describe, head_revision, open_database
+    from storage.errors import DatabaseError, NoDatabase, RevisionMismatch
 
     try:
         engine = open_database(db, create=False)

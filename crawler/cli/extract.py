@@ -65,7 +65,7 @@ def describe(article: ExtractedArticle, *, html: bool = False, body: bool = True
 
 async def _download(url: str, source: Source | None, config: Config) -> tuple[str, str, str]:
     """The page as text (decoded with its HTTP charset and the source's encoding), its final URL and charset."""
-    from crawler.fetch import FetchError
+    from crawler.errors import FetchError
     from crawler.runtime import Runtime
 
     async with Runtime(config, None, fetcher_options={"retries": 0}) as runtime:
@@ -92,8 +92,8 @@ def extract_command(
     config: ConfigOption = None,
 ) -> None:
     """Show what would be stored for one page, and which rule found each field. Stores nothing."""
-    from crawler.extract import ExtractionError, extract_article
-    from crawler.fetch import FetchError
+    from crawler.errors import ExtractionError, FetchError
+    from crawler.extract import extract_article
     from crawler.runtime import Runtime
 
     # Without --source no sources file is needed: a page can be tried before it is configured.

@@ -71,7 +71,8 @@ def fetch_command(
 def _dry_run_store(db: str | None, cleanup: contextlib.ExitStack) -> Store:
     """A dry run reads what is known from the database and writes nothing; with no database yet it uses
     an empty throw-away one, so that a dry run never creates the real one."""
-    from storage.db import DatabaseError, NoDatabase, open_database
+    from storage.db import open_database
+    from storage.errors import DatabaseError, NoDatabase
     from storage.store import Store
 
     try:

@@ -11,9 +11,10 @@ from typing import Annotated
 import typer
 
 from crawler.cli.app import ConfigOption, DbOption, app, fail, open_store, read_config
-from crawler.config import ConfigError, config_path
+from crawler.config import config_path
 from crawler.daemon.options import DaemonOptions
 from crawler.durations import format_duration, parse_duration
+from crawler.errors import ConfigError
 
 
 class LogFormat(StrEnum):
@@ -66,7 +67,8 @@ def run_command(
     service: Service
     try:
         if cluster:
-            from crawler.daemon.cluster import ClusterError, ClusterWorker
+            from crawler.daemon.cluster import ClusterWorker
+            from crawler.errors import ClusterError
 
             try:
                 service = ClusterWorker(path, store, options, tick=_duration(tick, "--tick"))

@@ -28,15 +28,12 @@ from crawler.config import Source
 from crawler.daemon.options import DaemonOptions
 from crawler.daemon.service import Service
 from crawler.daemon.triggers import trigger_for
-from crawler.runtime import ConfigChanges, RetryableCrawlError
+from crawler.errors import ClusterError, RetryableCrawlError
+from crawler.runtime import ConfigChanges
 from storage import Store
 
 log = logging.getLogger("procwatch.cluster")
 QUEUE = "procwatch"
-
-
-class ClusterError(Exception):
-    """Cluster mode cannot start (wrong database, schema missing, bad tick)."""
 
 
 def conninfo(engine: Engine) -> str:
@@ -123,12 +120,14 @@ class ClusterWorker(Service):
     async def defer_due(self, now: datetime) -> list[str]:
         """Claim and defer every source whose next run is due; returns the ids deferred."""
         deferred = []
-        states = await self.store.run(self.store.source_states)
+        states = await self.store.run(self.store.sources.source_states)
         for source in self.config.enabled_sources:
             state = states.get(source.id)
             if state is not None and state.next_due is not None and state.next_due > now:
                 continue
-            claimed = await self.store.run(self.store.claim_due, source.id, due_at=now, next_due=next_due(source, now))
+            claimed = await self.store.run(
+                self.store.sources.claim_due, source.id, due_at=now, next_due=next_due(source, now)
+            )
             if not claimed:
                 continue
             try:
@@ -169,5 +168,5 @@ class ClusterWorker(Service):
         pass  # the tick reads the runtime's configuration each time: nothing to reschedule
 
     def next_runs(self, source_ids: Iterable[str]) -> Mapping[str, datetime | None]:
-        states = self.store.source_states()
+        states = self.store.sources.source_states()
         return {i: states[i].next_due if i in states else None for i in source_ids}

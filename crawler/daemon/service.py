@@ -20,8 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.config import Config, ConfigError
+from crawler.config import Config
 from crawler.daemon.options import DaemonOptions
+from crawler.errors import ConfigError
 from crawler.runtime import ConfigChanges, Runtime, load
 from storage import Store
 

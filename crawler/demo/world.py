@@ -436,7 +436,7 @@ def compare(world: World, store: object) -> Verdict:
 
     problems: list[str] = []
     delays: dict[str, timedelta] = {}
-    events = store.events(limit=100_000, reported_only=False)  # type: ignore[attr-defined]
+    events = store.history.events(limit=100_000, reported_only=False)  # type: ignore[attr-defined]
     by_article: dict[int, list[object]] = {}
     for event, article in events:
         by_article.setdefault(article.id, []).append(event)
@@ -448,18 +448,18 @@ def compare(world: World, store: object) -> Verdict:
         )
     republications = 0
     for truth in world.truth.values():
-        stored = store.get_article(truth.url)  # type: ignore[attr-defined]
+        stored = store.history.get_article(truth.url)  # type: ignore[attr-defined]
         if stored is None:
             if truth.republishes:
-                original = store.get_article(truth.republishes)  # type: ignore[attr-defined]
-                urls = [r.url for r in store.republications(original.article.id)] if original else []  # type: ignore[attr-defined]
+                original = store.history.get_article(truth.republishes)  # type: ignore[attr-defined]
+                urls = [r.url for r in store.history.republications(original.article.id)] if original else []  # type: ignore[attr-defined]
                 if truth.url in urls:
                     republications += 1
                     continue
             # an original first seen after its copy (published within storage's EARLIER_BY of each other)
             # is kept as the copy's republication: first seen is canonical then
-            copies = [store.get_article(t.url) for t in world.truth.values() if t.republishes == truth.url]  # type: ignore[attr-defined]
-            if any(c and truth.url in [r.url for r in store.republications(c.article.id)] for c in copies):  # type: ignore[attr-defined]
+            copies = [store.history.get_article(t.url) for t in world.truth.values() if t.republishes == truth.url]  # type: ignore[attr-defined]
+            if any(c and truth.url in [r.url for r in store.history.republications(c.article.id)] for c in copies):  # type: ignore[attr-defined]
                 continue
             problems.append(f"{truth.url}: never stored")
             continue
@@ -483,7 +483,7 @@ def compare(world: World, store: object) -> Verdict:
             problems.append(f"{truth.url}: removal ({truth.removals[0][1]}) not recorded")
         if truth.restorations and str(EventKind.restored) not in kinds:
             problems.append(f"{truth.url}: restoration not recorded")
-    spread = store.campaign_spread(CAMPAIGN_NAME)  # type: ignore[attr-defined]
+    spread = store.campaigns.campaign_spread(CAMPAIGN_NAME)  # type: ignore[attr-defined]
     rows = {row.source_id: row for row, _ in spread.sources} if spread else {}
     mentioned = set(rows)
     for source_id, served_at in world.campaign_first.items():

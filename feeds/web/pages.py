@@ -25,7 +25,8 @@ from starlette.routing import Route
 
 from feeds.catalog import SourceCatalog, catalog, tags
 from feeds.diff import diff_html, diff_sides
-from feeds.filters import MAX_ID, FilterError, Filters, parse_filters, whole_number
+from feeds.errors import FilterError, NotFound
+from feeds.filters import MAX_ID, Filters, parse_filters, whole_number
 from feeds.items import mark_names
 from feeds.web.charts import sparkline, spread_timeline, weekly_bars
 from storage import Store
@@ -108,10 +109,6 @@ class Page:
     feeds: list[tuple[str, str]]  # (title, href) for <link rel="alternate">
 
 
-class NotFound(Exception):
-    pass
-
-
 class WebView:
     """The pages over one store; ``sources`` and ``status`` are called per request (reloads show at once)."""
 
@@ -127,22 +124,22 @@ class WebView:
         enough for a list of sources."""
         now = time.monotonic()
         if self._counted is None or self._counted[0] < now:
-            self._counted = (now + COUNTS_FRESHNESS, self.store.articles_per_source())
+            self._counted = (now + COUNTS_FRESHNESS, self.store.browse.articles_per_source())
         return self._counted[1]
 
     def _names(self) -> dict[str, str]:
         return {s.id: s.name for s in self.sources().sources}
 
     def _filters(self, params: Mapping[str, str]) -> Filters:
-        return parse_filters(params, self.sources(), self.store.has_campaign, default_limit=PAGE)
+        return parse_filters(params, self.sources(), self.store.browse.has_campaign, default_limit=PAGE)
 
     # -- pages -------------------------------------------------------------------------------------
 
     def overview(self, params: Mapping[str, str]) -> Page:
         names, now = self._names(), utcnow()
         midnight = now.astimezone(BEIJING).replace(hour=0, minute=0, second=0, microsecond=0)
-        today = self.store.search_articles(limit=RECENT, since=midnight)
-        changes = self.store.events(
+        today = self.store.browse.search_articles(limit=RECENT, since=midnight)
+        changes = self.store.history.events(
             kinds=[EventKind.edited, EventKind.removed, EventKind.restored], reported_only=True, limit=RECENT
         )
         status = self.status()
@@ -155,13 +152,15 @@ class WebView:
             "now": iso(now),
             "status": status.get("status"),
             "database_error": status.get("database_error"),
-            "found_today": self.store.count_found_since(midnight),
+            "found_today": self.store.browse.count_found_since(midnight),
             "today": [_article(a, names) for a in today.articles],
             "changes": [
                 {"kind": str(e.kind), "at": iso(e.at), "note": e.note, "article": _article(a, names)}
                 for e, a in changes
             ],
-            "new_campaigns": [_campaign(c, n, names) for c, n in self.store.campaign_page(limit=10, new_only=True)],
+            "new_campaigns": [
+                _campaign(c, n, names) for c, n in self.store.browse.campaign_page(limit=10, new_only=True)
+            ],
             "failing": failing,
             "sources": len(names),
         }
@@ -171,7 +170,7 @@ class WebView:
         current = self.sources()
         status = self.status().get("sources", {})
         counts = self._counts()
-        daily = self.store.daily_counts(days=SPARK_DAYS, now=utcnow())
+        daily = self.store.browse.daily_counts(days=SPARK_DAYS, now=utcnow())
         rows = [self._source_row(s, status.get(s.id), counts.get(s.id, 0), daily.get(s.id)) for s in current.sources]
         return Page("sources.html", {"sources": rows, "days": SPARK_DAYS}, [("全部来源", "/all.xml")])
 
@@ -205,9 +204,9 @@ class WebView:
             raise NotFound(f"no configured source {source_id!r}")
         filters = self._filters(params)
         state = self.status().get("sources", {}).get(source_id)
-        count = self.store.articles_per_source(source_id).get(source_id, 0)
-        daily = self.store.daily_counts(days=SPARK_DAYS, now=utcnow(), source_id=source_id).get(source_id)
-        page = self.store.search_articles(limit=filters.limit, after=filters.after, source_ids=[source_id])
+        count = self.store.browse.articles_per_source(source_id).get(source_id, 0)
+        daily = self.store.browse.daily_counts(days=SPARK_DAYS, now=utcnow(), source_id=source_id).get(source_id)
+        page = self.store.browse.search_articles(limit=filters.limit, after=filters.after, source_ids=[source_id])
         names = self._names()
         row = self._source_row(current, state, count, daily)
         context = {
@@ -220,7 +219,7 @@ class WebView:
 
     def articles(self, params: Mapping[str, str]) -> Page:
         filters = self._filters(params)
-        page = self.store.search_articles(
+        page = self.store.browse.search_articles(
             limit=filters.limit,
             after=filters.after,
             source_ids=filters.source_ids,
@@ -242,7 +241,7 @@ class WebView:
     def article(self, article_id: int, params: Mapping[str, str]) -> Page:
         if article_id > MAX_ID:  # no database holds such an id (and SQLite would overflow asking)
             raise NotFound(f"no article {article_id}")
-        history = self.store.article_history(article_id)
+        history = self.store.browse.article_history(article_id)
         if history is None:
             raise NotFound(f"no article {article_id}")
         names = self._names()
@@ -305,7 +304,7 @@ class WebView:
     def campaigns(self, params: Mapping[str, str]) -> Page:
         filters = self._filters(params)
         names = self._names()
-        rows = self.store.campaign_page(limit=filters.limit + 1, after=filters.after)
+        rows = self.store.browse.campaign_page(limit=filters.limit + 1, after=filters.after)
         more = len(rows) > filters.limit
         rows = rows[: filters.limit]
         context = {
@@ -315,7 +314,7 @@ class WebView:
         return Page("campaigns.html", context, [("新出现的运动与提法", "/campaigns.xml")])
 
     def campaign(self, name: str, params: Mapping[str, str]) -> Page:
-        timeline = self.store.campaign_timeline(name)
+        timeline = self.store.browse.campaign_timeline(name)
         if timeline is None:
             raise NotFound(f"no campaign or formulation named {name!r}")
         current = self.sources()

@@ -102,8 +102,8 @@ def test_a_redirect_to_an_internal_address_is_refused_and_nothing_is_stored(
         counts = crawl(config_for(tmp_path, portal.url("/list/index.shtml")), sqlite_store, public={PORTAL})
     assert counts["list_pages"] == 1 and counts["new"] == 0 and counts["error"] == 1
     assert internal.requests["/secret.shtml"] == 0  # not even one request reached the internal service
-    assert sqlite_store.latest_articles(10) == []
-    assert "address refused" in (sqlite_store.source_state("portal").last_error or "")
+    assert sqlite_store.browse.latest_articles(10) == []
+    assert "address refused" in (sqlite_store.sources.source_state("portal").last_error or "")
 
 
 def test_a_list_page_on_an_internal_address_is_refused_without_retries(tmp_path: Path, sqlite_store: Store) -> None:
@@ -111,7 +111,7 @@ def test_a_list_page_on_an_internal_address_is_refused_without_retries(tmp_path:
     with internal_list:
         counts = crawl(config_for(tmp_path, internal_list.url("/list/index.shtml")), sqlite_store, public={PORTAL})
     assert counts["list_pages"] == 0 and internal_list.requests["/list/index.shtml"] == 0
-    state = sqlite_store.source_state("portal")
+    state = sqlite_store.sources.source_state("portal")
     assert (
         state.consecutive_failures == 1
         and "address refused" in state.last_error
@@ -133,8 +133,8 @@ def test_allow_private_lets_an_internal_source_work(tmp_path: Path, sqlite_store
     internal.set("/list/index.shtml", list_page("/a/202407/t20240709_9.shtml"))
     config = config_for(tmp_path, internal.url("/list/index.shtml"), "allow_private: true")
     assert crawl(config, sqlite_store, public={PORTAL})["new"] == 1
-    (article,) = sqlite_store.latest_articles(10)
-    assert SECRET in sqlite_store.versions(article.id)[0].body_text
+    (article,) = sqlite_store.browse.latest_articles(10)
+    assert SECRET in sqlite_store.history.versions(article.id)[0].body_text
 
 
 def test_a_name_that_resolves_to_an_internal_address_is_refused(

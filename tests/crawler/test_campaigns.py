@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.campaigns import CampaignExtractor, Lexicon, LexiconError, extract_campaigns, load_lexicon
-from crawler.config import ConfigError
+from crawler.campaigns import CampaignExtractor, Lexicon, extract_campaigns, load_lexicon
+from crawler.errors import ConfigError, LexiconError
 from crawler.validate import load
 from tests.support.cli import procwatch as cli
 

@@ -32,22 +32,22 @@ async def scenario(mirror, store: Store, advance: Callable[[Check], Awaitable[No
     edited_url = mirror.url("spp", REPOSTED)
 
     def status(url: str) -> ArticleStatus | None:
-        found = store.get_article(url)
+        found = store.history.get_article(url)
         return found.article.status if found else None
 
     def events(kind: EventKind) -> int:
-        return len(store.events(kinds=[kind], reported_only=False))
+        return len(store.history.events(kinds=[kind], reported_only=False))
 
     def repost_linked() -> bool:
         """The repost belongs to the SPP original, whichever was crawled first: a republication row when
         the original came first, a link to the original (original_id) when the copy did."""
-        original = store.get_article(edited_url)
+        original = store.history.get_article(edited_url)
         if original is None:
             return False
         repost = mirror.url("scjcy", REPOST)
-        if any(r.url == repost for r in store.republications(original.article.id)):
+        if any(r.url == repost for r in store.history.republications(original.article.id)):
             return True
-        copy = store.get_article(repost)
+        copy = store.history.get_article(repost)
         return copy is not None and copy.article.original_id == original.article.id
 
     await advance(lambda: status(removed_url) == ArticleStatus.live and repost_linked())
@@ -58,12 +58,12 @@ async def scenario(mirror, store: Store, advance: Callable[[Check], Awaitable[No
     mirror.edit("spp", edited_index, body=spp.articles[edited_index].body + "\n会议还对下一步工作作出部署。")
 
     def edited() -> bool:
-        found = store.get_article(edited_url)
+        found = store.history.get_article(edited_url)
         return found is not None and len(found.versions) == 2
 
     await advance(edited)
     assert events(EventKind.removed) == 1 and events(EventKind.restored) == 1
-    assert len(store.events(kinds=[EventKind.edited])) == 1  # reported: a real edit of the original
+    assert len(store.history.events(kinds=[EventKind.edited])) == 1  # reported: a real edit of the original
     assert repost_linked()  # the edit did not split the repost from its original
 
 

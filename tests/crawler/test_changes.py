@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlmodel import Session
 
 from crawler.config import load_config
 from crawler.dates import BEIJING
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def reported(store, kind: EventKind) -> list:
-    return [(e, a) for e, a in store.events(kinds=[kind])]
+    return [(e, a) for e, a in store.history.events(kinds=[kind])]
 
 
 def test_an_edit_is_one_reported_change_with_a_correct_diff(mirror, sqlite_store, tmp_path) -> None:
@@ -33,7 +34,7 @@ def test_an_edit_is_one_reported_change_with_a_correct_diff(mirror, sqlite_store
     assert article.url == url and article.current_version == 2
     from feeds.diff import diff_text
 
-    versions = sqlite_store.versions(article.id)
+    versions = sqlite_store.history.versions(article.id)
     lines = diff_text(versions[0].body_text, versions[1].body_text)
     assert len(lines) == 2
     assert lines[0].startswith("- ") and "“挂案”2[1]00余件" in lines[0]
@@ -170,7 +171,7 @@ def test_every_stored_article_of_any_age_is_rechecked_within_the_bound(mirror, s
     _dated(mirror, "spp", 2009)
     crawl(mirror, sqlite_store, tmp_path, "spp", backfill=3)
     urls = [mirror.url("spp", a.path) for a in mirror.sites["spp"].articles]
-    with sqlite_store.transaction() as session:  # checked long ago, the edited one most recently
+    with Session(sqlite_store.engine) as session, session.begin():  # checked long ago, the edited one most recently
         for minutes, url in zip((300, 200, 100), urls, strict=True):
             session.execute(
                 text("UPDATE article SET last_checked = :at WHERE url = :url"),

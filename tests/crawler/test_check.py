@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import ConfigError, load_config
+from crawler.config import load_config
 from crawler.demo.server import Page, StaticServer
+from crawler.errors import ConfigError
 from tests.support.cli import procwatch
 
 ROOT = Path(__file__).resolve().parents[2]

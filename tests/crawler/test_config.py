@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import Config, ConfigError, load_config, parse_config
+from crawler.config import Config, load_config, parse_config
+from crawler.errors import ConfigError
 from crawler.validate import check_config
 from tests.support.cli import procwatch as run_cli
 

@@ -54,8 +54,8 @@ def build_archive(store: Store, dates: dict[str, tuple[str, datetime]] = ARCHIVE
     are news), or, with ``first_crawl``, all found by the sources' first crawls (the known baseline)."""
     texts = real_texts()
     for prefix, (source, published) in dates.items():
-        if not first_crawl and store.source_state(source) is None:
-            store.record_source_run(source, ok=True, at=datetime(2019, 1, 1, tzinfo=BEIJING))
+        if not first_crawl and store.sources.source_state(source) is None:
+            store.sources.record_source_run(source, ok=True, at=datetime(2019, 1, 1, tzinfo=BEIJING))
         lines = texts[prefix].read_text("utf-8").strip().split("\n")
         article = ExtractedArticle(
             url=f"https://{source}.example.gov.cn/{prefix}.html",
@@ -65,7 +65,7 @@ def build_archive(store: Store, dates: dict[str, tuple[str, datetime]] = ARCHIVE
             body_html="",
         )
         at = datetime.now(BEIJING) if first_crawl else published
-        store.record(source, article, fetched_at=at, mentions=RULES_ONLY.extract("\n".join(lines)))
+        store.writer.record(source, article, fetched_at=at, mentions=RULES_ONLY.extract("\n".join(lines)))
 
 
 def names(rows: list) -> list[str]:
@@ -74,7 +74,7 @@ def names(rows: list) -> list[str]:
 
 def test_names_taken_up_by_several_sources_since_a_date_emerge(sqlite_store: Store) -> None:
     build_archive(sqlite_store)
-    recent = sqlite_store.emerging(since=datetime(2024, 1, 1, tzinfo=BEIJING), min_sources=2)
+    recent = sqlite_store.campaigns.emerging(since=datetime(2024, 1, 1, tzinfo=BEIJING), min_sources=2)
     # 两个确立 and 两个维护 also recur, but were written before 2024: they are not new
     assert names(recent) == ["检察护企"]
     (row,) = recent
@@ -82,14 +82,16 @@ def test_names_taken_up_by_several_sources_since_a_date_emerge(sqlite_store: Sto
         ("spp", "111.html"),
         ("spp_tw", "004.html"),
     ]
-    wider = names(sqlite_store.emerging(since=datetime(2021, 1, 1, tzinfo=BEIJING), min_sources=2))
+    wider = names(sqlite_store.campaigns.emerging(since=datetime(2021, 1, 1, tzinfo=BEIJING), min_sources=2))
     assert wider[0] == "两个维护"  # three sources, the most widely taken up first
     assert set(wider) == {"两个维护", "四大检察", "两个确立", "政法队伍教育整顿", "检察护企"}
-    assert names(sqlite_store.emerging(since=datetime(2021, 1, 1, tzinfo=BEIJING), min_sources=3)) == ["两个维护"]
+    assert names(sqlite_store.campaigns.emerging(since=datetime(2021, 1, 1, tzinfo=BEIJING), min_sources=3)) == [
+        "两个维护"
+    ]
     # names one source uses (its own projects) never emerge
     assert "报案不理,压案不查" not in wider
     known = builtin_lexicon().kinds
-    assert set(names(sqlite_store.emerging(since=datetime(2021, 1, 1, tzinfo=BEIJING), exclude=known))) == {
+    assert set(names(sqlite_store.campaigns.emerging(since=datetime(2021, 1, 1, tzinfo=BEIJING), exclude=known))) == {
         "两个维护",
         "四大检察",
         "两个确立",
@@ -98,8 +100,8 @@ def test_names_taken_up_by_several_sources_since_a_date_emerge(sqlite_store: Sto
 
 def test_names_found_by_the_first_crawls_do_not_emerge(sqlite_store: Store) -> None:
     build_archive(sqlite_store, first_crawl=True)  # 两个维护 in three sources, 检察护企 in two: all known
-    assert sqlite_store.emerging(since=datetime.now(BEIJING) - timedelta(days=1), min_sources=2) == []
-    assert {"两个维护", "检察护企"} <= {c.name for c, _ in sqlite_store.campaigns() if c.baseline}
+    assert sqlite_store.campaigns.emerging(since=datetime.now(BEIJING) - timedelta(days=1), min_sources=2) == []
+    assert {"两个维护", "检察护企"} <= {c.name for c, _ in sqlite_store.campaigns.campaigns() if c.baseline}
 
 
 def test_cli_emerging_mute_and_accept_into_the_users_lexicon(sqlite_store: Store, tmp_path: Path) -> None:

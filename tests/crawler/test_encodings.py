@@ -10,8 +10,9 @@ import zlib
 import pytest
 
 from crawler.demo.server import Page, StaticServer
-from crawler.encodings import BoundedDecoder, EncodingError
-from crawler.fetch import Fetcher, TooLarge, TransportError
+from crawler.encodings import BoundedDecoder
+from crawler.errors import EncodingError, TooLarge, TransportError
+from crawler.fetch import Fetcher
 
 HTML = "<html><head><title>标题</title></head><body><p>正文内容。</p></body></html>".encode()
 

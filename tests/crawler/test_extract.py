@@ -10,7 +10,8 @@ import pytest
 from crawler.config import Selectors
 from crawler.dates import BEIJING
 from crawler.demo.mirror import Mirror, render_article
-from crawler.extract import ExtractionError, clean_title, extract_article
+from crawler.errors import ExtractionError
+from crawler.extract import clean_title, extract_article
 from crawler.normalise import strip_pinyin
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
@@ -233,7 +234,7 @@ def test_a_huge_title_is_stored_cut_and_pages_stay_small(mirror, sqlite_store, t
 
     mirror.edit("spp", 0, title="超长标题" * 175_000)  # 700,000 characters, three times on the page (within the 10 MB cap)
     crawl(mirror, sqlite_store, tmp_path, "spp")
-    (article,) = [a for a in sqlite_store.search_articles(limit=10).articles if a.title.startswith("超长标题")]
+    (article,) = [a for a in sqlite_store.browse.search_articles(limit=10).articles if a.title.startswith("超长标题")]
     assert len(article.title) == MAX_TITLE_CHARS and article.title.endswith("…")
     config = load_config(mirror.write_config(tmp_path / "sources.yaml"))
     web = TestClient(create_app(sqlite_store, lambda: feed_catalog(config)))

@@ -70,16 +70,16 @@ def test_every_fault_is_recorded_and_the_healthy_source_still_runs(
 
     assert all(report is not None for report in reports)  # no crawl raised
     assert peak < MEMORY_LIMIT, f"peak Python memory {peak / 1e6:.0f} MB"
-    states = sqlite_store.source_states()
+    states = sqlite_store.sources.source_states()
     assert states["spp"].consecutive_failures == 0 and states["spp"].last_error is None
-    assert len(sqlite_store.latest_articles(100, source_ids=["spp"])) == 2
+    assert len(sqlite_store.browse.latest_articles(100, source_ids=["spp"])) == 2
 
     timeout = states["connect-timeout"]
     assert timeout.consecutive_failures == 1 and "timed out" in timeout.last_error
 
     for fault, (_, expected) in FAULTS.items():
         url = faults.url(ARTICLE.format(fault=fault), fault)
-        stored = sqlite_store.get_article(url)
+        stored = sqlite_store.history.get_article(url)
         if expected == "stored":
             assert stored is not None, (fault, states[fault].last_error)
         else:
@@ -88,7 +88,7 @@ def test_every_fault_is_recorded_and_the_healthy_source_still_runs(
             assert states[fault].consecutive_failures == 0  # the source answered; one article failed
 
     def body(fault: str) -> tuple[str, str, datetime | None]:
-        found = sqlite_store.get_article(faults.url(ARTICLE.format(fault=fault), fault))
+        found = sqlite_store.history.get_article(faults.url(ARTICLE.format(fault=fault), fault))
         version = found.versions[-1]
         return version.title, version.body_text, version.published_at
 

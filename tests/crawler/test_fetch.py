@@ -11,16 +11,8 @@ import pytest
 import respx
 
 from crawler.demo.server import Page, StaticServer
-from crawler.fetch import (
-    Blocked,
-    Conditional,
-    Fetcher,
-    HttpStatusError,
-    RobotsDisallowed,
-    TlsError,
-    TooLarge,
-    TransportError,
-)
+from crawler.errors import Blocked, HttpStatusError, RobotsDisallowed, TlsError, TooLarge, TransportError
+from crawler.fetch import Conditional, Fetcher
 
 BASE = "https://www.spp.gov.cn"
 URL = f"{BASE}/spp/xwfbh/202407/t20240709_660012.shtml"

@@ -28,10 +28,10 @@ def test_first_crawl_stores_every_article_once_with_dates_in_beijing_time(mirror
     # The Traditional repost of the SPP meeting is one article with one republication link.
     (repost,) = [a for a in reports["scjcy"].articles if a.outcome == "duplicate"]
     assert repost.duplicate_of.endswith("/spp/xwfbh/202407/t20240709_660012.shtml")
-    articles = sqlite_store.latest_articles(100)
+    articles = sqlite_store.browse.latest_articles(100)
     counts = sqlite_store.counts()
     assert len(articles) == counts["articles"] == counts["versions"] == 5 and counts["republications"] == 1
-    (republication,) = sqlite_store.republications(repost.article_id)
+    (republication,) = sqlite_store.history.republications(repost.article_id)
     assert republication.source_id == "scjcy" and 0.8 <= republication.similarity <= 1.0
     assert "系統內巡視" in republication.body_text  # the repost's own text is kept
     assert "全省高级检察官研讨班开班" in {a.title for a in articles}
@@ -106,10 +106,10 @@ def test_an_article_that_failed_is_fetched_by_the_next_run_although_the_list_is_
     saved = server.pages[path]
     server.set(path, Page(b"server error", status=500))
     first = crawl(mirror, sqlite_store, tmp_path, "spp", recheck_listed=False)
-    assert first.count("error") == 1 and sqlite_store.get_article(mirror.url("spp", path)) is None
+    assert first.count("error") == 1 and sqlite_store.history.get_article(mirror.url("spp", path)) is None
     server.set(path, saved)
     second = crawl(mirror, sqlite_store, tmp_path, "spp", recheck_listed=False)
-    assert second.count("new") == 1 and sqlite_store.get_article(mirror.url("spp", path)) is not None
+    assert second.count("new") == 1 and sqlite_store.history.get_article(mirror.url("spp", path)) is not None
     third = crawl(mirror, sqlite_store, tmp_path, "spp", recheck_listed=False)  # now complete: the list may 304
     # only the third read of the list was conditional: the first crawl's validators were never kept
     assert third.articles == [] and server.conditional_requests[site.list_path] == 1
@@ -121,7 +121,7 @@ def test_an_edited_article_yields_exactly_one_new_version(mirror, sqlite_store, 
     report = crawl(mirror, sqlite_store, tmp_path, "spp")
     assert [a.outcome for a in report.articles if a.url == url] == ["changed"]
     assert report.count("changed") == 1
-    stored = sqlite_store.get_article(url)
+    stored = sqlite_store.history.get_article(url)
     assert stored is not None and [v.version for v in stored.versions] == [1, 2]
     assert crawl(mirror, sqlite_store, tmp_path, "spp").count("changed") == 0
 
@@ -131,7 +131,7 @@ def test_a_404_marks_a_known_article_removed(mirror, sqlite_store, tmp_path) -> 
     url = mirror.remove("spp", 1)
     report = crawl(mirror, sqlite_store, tmp_path, "spp")
     assert [a.outcome for a in report.articles if a.url == url] == ["removed"]
-    stored = sqlite_store.get_article(url)
+    stored = sqlite_store.history.get_article(url)
     assert stored is not None and stored.article.status == "removed"
 
 
@@ -145,7 +145,7 @@ def test_blocked_and_broken_articles_are_recorded_while_the_rest_is_stored(mirro
     assert sorted(outcomes.values()) == ["blocked", "error", "new"]
     assert report.ok and any("瑞数" in e for e in report.errors)
     assert any("not an HTML page (application/pdf)" in e for e in report.errors)
-    state = sqlite_store.source_state("spp")  # the source answered, and its state says what went wrong
+    state = sqlite_store.sources.source_state("spp")  # the source answered, and its state says what went wrong
     assert state.consecutive_failures == 0 and "瑞数" in state.last_error
 
 
@@ -162,7 +162,7 @@ def test_an_unreachable_source_fails_and_is_recorded(sqlite_store, tmp_path) -> 
 
     report = asyncio.run(main())
     assert not report.ok and "connection failed" in report.errors[0]
-    state = sqlite_store.source_state("dead")
+    state = sqlite_store.sources.source_state("dead")
     assert state is not None and state.consecutive_failures == 1
 
 
@@ -248,22 +248,22 @@ def test_ingesting_the_mirror_records_campaigns_with_first_mentions(mirror, sqli
 
     for site_id in ("spp", "scjcy", "zfw"):
         asyncio.run(fetch(site_id))
-    huqi = sqlite_store.campaign_spread("检察护企")
+    huqi = sqlite_store.campaigns.campaign_spread("检察护企")
     assert huqi is not None and huqi.first_article.url.endswith("/202403/t20240326_650031.shtml")
     assert [row.source_id for row, _ in huqi.sources] == ["spp", "scjcy"]  # the Traditional repost counts too
-    assert sqlite_store.campaign_spread("一号检察建议").campaign.first_source_id == "spp"
+    assert sqlite_store.campaigns.campaign_spread("一号检察建议").campaign.first_source_id == "spp"
 
     # A campaign first mentioned in a later fetch: new once overall, then once per further source.
-    before = {c.name for c, _ in sqlite_store.campaigns()}
+    before = {c.name for c, _ in sqlite_store.campaigns.campaigns()}
     first, rest = mirror.article("zfw", 0).body.split("\n", 1)  # before the page's 上一篇/免责声明 junk
     mirror.edit("zfw", 0, body=f"{first}\n山南检察机关部署开展“雪域护企”专项行动。\n{rest}")
     asyncio.run(fetch("zfw"))
     asyncio.run(fetch("zfw"))
     mirror.edit("spp", 1, body=mirror.article("spp", 1).body + "\n西藏检察机关开展“雪域护企”专项行动。")
     asyncio.run(fetch("spp"))
-    after = {c.name for c, _ in sqlite_store.campaigns()}
+    after = {c.name for c, _ in sqlite_store.campaigns.campaigns()}
     assert after - before == {"雪域护企"}
-    spread = sqlite_store.campaign_spread("雪域护企")
+    spread = sqlite_store.campaigns.campaign_spread("雪域护企")
     assert spread.campaign.first_source_id == "zfw"
     assert sorted(row.source_id for row, _ in spread.sources) == ["spp", "zfw"]
 
@@ -296,10 +296,10 @@ def test_a_page_whose_extraction_raises_fails_alone_and_is_retried(
     assert first.ok and first.count("new") == 2  # the other articles are stored
     (failed,) = [a for a in first.articles if a.outcome == "error"]
     assert failed.url == broken and failed.error == "ValueError: zip() argument 2 is longer than argument 1"
-    assert sqlite_store.get_article(broken) is None
+    assert sqlite_store.history.get_article(broken) is None
     logged = [r for r in caplog.records if broken in r.getMessage() and "ValueError" in r.getMessage()]
     assert len(logged) == 1 and logged[0].levelno == logging.WARNING and logged[0].exc_info is None
-    state = sqlite_store.source_state("spp")  # the source answered; its state names the page and why
+    state = sqlite_store.sources.source_state("spp")  # the source answered; its state names the page and why
     assert state.consecutive_failures == 0 and broken in state.last_error and "ValueError" in state.last_error
     health = runtime_for(load_config(tmp_path / "sources.yaml"), sqlite_store).health(lambda ids: {})
     assert f"{broken}: ValueError" in health["sources"]["spp"]["last_error"]  # /healthz names the page
@@ -307,7 +307,7 @@ def test_a_page_whose_extraction_raises_fails_alone_and_is_retried(
     monkeypatch.undo()
     second = crawl(mirror, sqlite_store, tmp_path, "spp", backfill=3, recheck_listed=False)
     assert [a.outcome for a in second.articles if a.url == broken] == ["new"]
-    assert sqlite_store.source_state("spp").last_error is None
+    assert sqlite_store.sources.source_state("spp").last_error is None
 
 
 def test_a_recheck_whose_extraction_raises_fails_that_page_only(mirror, sqlite_store, tmp_path, monkeypatch) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import respx
 
-from crawler.config import ConfigError
-from crawler.runtime import RetryableCrawlError, Runtime, load
+from crawler.errors import ConfigError, RetryableCrawlError
+from crawler.runtime import Runtime, load
 from storage import Store
 from tests.conftest import runtime_for
 
@@ -52,7 +52,7 @@ def test_an_adapter_named_by_import_path_loads_from_beside_sources_yaml(tmp_path
     shutil.copytree(EXAMPLES / "procwatch_example_sites", tmp_path / "procwatch_example_sites")
     config = sources_yaml(tmp_path, "procwatch_example_sites.json_list:JsonListAdapter")
     assert fetch_example(config, sqlite_store)["new"] == 1  # the JSON list was read by the user's class
-    assert sqlite_store.get_article(ARTICLE) is not None
+    assert sqlite_store.history.get_article(ARTICLE) is not None
 
 
 def test_an_adapter_registered_as_an_entry_point_loads_by_its_short_name(
@@ -109,7 +109,7 @@ def test_a_failure_a_retry_can_fix_is_raised_for_the_cluster_and_others_are_not(
         asyncio.run(crawl(503))  # procrastinate retries this job
     report = asyncio.run(crawl(404))  # a missing list page will not come back on a retry
     assert report is not None and not report.ok
-    state = sqlite_store.source_state("example")
+    state = sqlite_store.sources.source_state("example")
     assert state.consecutive_failures == 2  # both failures are on the source's record either way
 
 

@@ -49,7 +49,7 @@ def test_a_cut_validator_stored_by_an_older_version_is_not_sent(mirror, store, t
         connection.execute(
             text("UPDATE http_validator SET etag = :etag WHERE url = :url"), {"etag": '"' + "a" * 510 + "…", "url": url}
         )
-    assert store.get_validators(url) == Validators(None, store.get_validators(url).last_modified)
+    assert store.sources.get_validators(url) == Validators(None, store.sources.get_validators(url).last_modified)
     mirror.edit("spp", 0, body=mirror.article("spp", 0).body + "\n补充。")
     report = crawl(mirror, store, tmp_path, "spp")
     assert not report.errors and report.count("changed") == 1

@@ -40,14 +40,14 @@ ACTIVE = re.compile(r"javascript|onerror|onload|<script|<svg|<math|<style|<base|
 
 def store_page(store: Store, *, title: str, body_html: str, url: str) -> None:
     article = extract_article(PAGE, url).with_changes(title=title, body_html=body_html)  # as a careless adapter might
-    store.record("hostile", article)
+    store.writer.record("hostile", article)
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE_BODIES))
 def test_body_html_is_sanitised_when_stored(sqlite_store: Store, name: str) -> None:
     url = f"http://portal.example.gov.cn/a/202407/t20240709_{sorted(HOSTILE_BODIES).index(name)}.shtml"
     store_page(sqlite_store, title="通报", body_html=f"<p>正文</p>{HOSTILE_BODIES[name]}", url=url)
-    stored = sqlite_store.get_article(url).versions[0].body_html
+    stored = sqlite_store.history.get_article(url).versions[0].body_html
     assert "正文" in stored and not ACTIVE.search(stored), stored
 
 

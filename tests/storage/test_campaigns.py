@@ -12,7 +12,7 @@ from crawler.dates import BEIJING
 from feeds.catalog import SourceCatalog
 from feeds.items import FeedQuery, campaign_items
 from storage import Store
-from storage.ingest import Recording
+from storage.decide import Recording
 from tests.storage.test_repository import PAGE, Page
 
 
@@ -27,32 +27,22 @@ class Found:
 def record(store: Store, url: str, source: str, day: int, names: list[str], *, seen: int | None = None):
     """A page published on March ``day``, observed on March ``seen`` (the same day unless told), by a
     crawl after the source's first (its mentions are news, not the baseline)."""
-    if store.source_state(source) is None:
-        store.record_source_run(source, ok=True, at=datetime(2024, 1, 1, tzinfo=BEIJING))
+    if store.sources.source_state(source) is None:
+        store.sources.record_source_run(source, ok=True, at=datetime(2024, 1, 1, tzinfo=BEIJING))
     page = Page(url, f"标题{url}", f"正文 {url} 内容。", published_at=datetime(2024, 3, day, tzinfo=BEIJING))
     observed = datetime(2024, 3, seen or day, tzinfo=BEIJING)
-    outcome = store.record(source, page, fetched_at=observed)
-    return store.record_mentions(
-        article_id=outcome.article_id,
-        version_id=outcome.version_id,
-        source_id=source,
-        mentions=[Found(n) for n in names],
-        published_at=page.published_at,
-        seen_at=observed,
-    )
+    return store.writer.record(source, page, fetched_at=observed, mentions=[Found(n) for n in names])
 
 
-def test_new_overall_once_and_new_per_source_once(store: Store) -> None:
-    first = record(store, "https://spp/1", "spp", 10, ["检察护企"])
-    again = record(store, "https://spp/2", "spp", 11, ["检察护企"])
-    elsewhere = record(store, "https://sc/1", "sc-jcy", 12, ["检察护企", "检护民生"])
-    assert [(r.new_overall, r.new_for_source) for r in first] == [(True, True)]
-    assert [(r.new_overall, r.new_for_source) for r in again] == [(False, False)]
-    assert [(r.name, r.new_overall, r.new_for_source) for r in elsewhere] == [
-        ("检察护企", False, True),
-        ("检护民生", True, True),
-    ]
-    spread = store.campaign_spread("检察护企")
+def test_first_mention_overall_and_first_per_source(store: Store) -> None:
+    record(store, "https://spp/1", "spp", 10, ["检察护企"])
+    record(store, "https://spp/2", "spp", 11, ["检察护企"])
+    record(store, "https://sc/1", "sc-jcy", 12, ["检察护企", "检护民生"])
+    assert {(c.name, c.first_source_id, n) for c, n in store.campaigns.campaigns()} == {
+        ("检护民生", "sc-jcy", 1),
+        ("检察护企", "spp", 3),
+    }
+    spread = store.campaigns.campaign_spread("检察护企")
     assert spread is not None and spread.first_article is not None and spread.first_article.url == "https://spp/1"
     assert [(row.source_id, row.first_seen_at.astimezone(BEIJING).day) for row, _ in spread.sources] == [
         ("spp", 10),
@@ -61,24 +51,17 @@ def test_new_overall_once_and_new_per_source_once(store: Store) -> None:
 
 
 def test_recording_the_same_version_twice_adds_no_mention(store: Store) -> None:
-    outcome = store.record("spp", PAGE)
-    for _ in range(2):
-        store.record_mentions(
-            article_id=outcome.article_id,
-            version_id=outcome.version_id,
-            source_id="spp",
-            mentions=[Found("质量建设年")],
-            published_at=PAGE.published_at,
-        )
-    assert [(c.name, n) for c, n in store.campaigns()] == [("质量建设年", 1)]
-    mentions = store.mentions_for_versions([outcome.version_id])
+    outcome = store.writer.record("spp", PAGE, mentions=[Found("质量建设年")])
+    assert store.writer.record("spp", PAGE, mentions=[Found("质量建设年")]).kind == "unchanged"
+    assert [(c.name, n) for c, n in store.campaigns.campaigns()] == [("质量建设年", 1)]
+    mentions = store.campaigns.mentions_for_versions([outcome.version_id])
     assert [c.name for c, _ in mentions[outcome.version_id]] == ["质量建设年"]
 
 
 def test_a_backfilled_older_article_becomes_the_first_mention(store: Store) -> None:
     record(store, "https://spp/new", "spp", 20, ["一号检察建议"])
     record(store, "https://spp/old", "spp", 2, ["一号检察建议"], seen=21)
-    spread = store.campaign_spread("一号检察建议")
+    spread = store.campaigns.campaign_spread("一号检察建议")
     assert spread is not None and spread.first_article.url == "https://spp/old"
     assert spread.campaign.first_published_at == datetime(2024, 3, 2, tzinfo=BEIJING)
     # the origin moved back in time, but procwatch first saw the name on the 20th
@@ -88,30 +71,25 @@ def test_a_backfilled_older_article_becomes_the_first_mention(store: Store) -> N
 def test_listing_filters(store: Store) -> None:
     record(store, "https://spp/1", "spp", 1, ["检察护企"])
     record(store, "https://sc/1", "sc-jcy", 15, ["检护民生"])
-    assert [c.name for c, _ in store.campaigns(new_since=datetime(2024, 3, 10, tzinfo=BEIJING))] == ["检护民生"]
-    assert [c.name for c, _ in store.campaigns(source_id="spp")] == ["检察护企"]
+    assert [c.name for c, _ in store.campaigns.campaigns(new_since=datetime(2024, 3, 10, tzinfo=BEIJING))] == [
+        "检护民生"
+    ]
+    assert [c.name for c, _ in store.campaigns.campaigns(source_id="spp")] == ["检察护企"]
 
 
 def test_concurrent_first_mentions_of_one_campaign_do_not_fail(store: Store) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    outcomes = [
-        store.record("spp", Page(f"https://spp/{i}", f"标题{i}", f"正文{i}号,内容各不相同。")) for i in range(6)
-    ]
-
-    def mention(outcome):
-        return store.record_mentions(
-            article_id=outcome.article_id,
-            version_id=outcome.version_id,
-            source_id="spp",
-            mentions=[Found("雪域护企")],
-            published_at=PAGE.published_at,
-        )
+    def mention(i: int):
+        page = Page(f"https://spp/{i}", f"标题{i}", f"正文{i}号,内容各不相同。")
+        return store.writer.record("spp", page, mentions=[Found("雪域护企")])
 
     with ThreadPoolExecutor(max_workers=6) as pool:
-        results = list(pool.map(mention, outcomes))
-    assert sum(r[0].new_overall for r in results) == 1
-    assert [(c.name, n) for c, n in store.campaigns()] == [("雪域护企", 6)]
+        outcomes = list(pool.map(mention, range(6)))
+    assert [(c.name, n) for c, n in store.campaigns.campaigns()] == [("雪域护企", 6)]
+    spread = store.campaigns.campaign_spread("雪域护企")
+    assert spread is not None and spread.first_article is not None
+    assert spread.first_article.id in {o.article_id for o in outcomes}
 
 
 def test_articles_recorded_at_once_with_many_shared_new_campaigns_all_succeed(store: Store) -> None:
@@ -124,14 +102,15 @@ def test_articles_recorded_at_once_with_many_shared_new_campaigns_all_succeed(st
 
     def record(i: int):
         page = Page(f"https://site{i % 2}/{i}", f"标题{i}", f"正文{i}号,内容各不相同,提到多项行动。")
-        return store.record(f"source{i % 2}", page, mentions=[Found(name) for name in names])
+        return store.writer.record(f"source{i % 2}", page, mentions=[Found(name) for name in names])
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         outcomes = list(pool.map(record, range(16)))
     assert all(outcome.kind == "new" for outcome in outcomes)
-    assert sorted((c.name, n) for c, n in store.campaigns()) == [(name, 16) for name in sorted(names)]
+    assert sorted((c.name, n) for c, n in store.campaigns.campaigns()) == [(name, 16) for name in sorted(names)]
     assert all(
-        {s.source_id for s, _ in store.campaign_spread(name).sources} == {"source0", "source1"} for name in names
+        {s.source_id for s, _ in store.campaigns.campaign_spread(name).sources} == {"source0", "source1"}
+        for name in names
     )
 
 
@@ -144,9 +123,9 @@ def write(store: Store, path: str, source: str, page: Page, at: datetime, *, bas
     """One page through the single-page path or the crawler's batch path, its campaigns extracted."""
     mentions = extract_campaigns(f"{page.title}\n{page.body_text}")
     if path == "single":
-        store.record(source, page, fetched_at=at, mentions=mentions, baseline=baseline)
+        store.writer.record(source, page, fetched_at=at, mentions=mentions, baseline=baseline)
     else:
-        (outcome,) = store.record_many([Recording(source, page, mentions, fetched_at=at, baseline=baseline)])
+        (outcome,) = store.writer.record_many([Recording(source, page, mentions, fetched_at=at, baseline=baseline)])
         assert not isinstance(outcome, Exception)
 
 
@@ -158,18 +137,18 @@ def test_todays_edit_of_a_2009_article_introducing_a_campaign_is_new_today(store
     first_crawl = now - timedelta(days=30)
     article = Page("https://spp/2009/1", "旧文", "二〇〇九年的工作报告,内容完整。" * 5, published_at=OLD)
     write(store, path, "spp", article, first_crawl)
-    store.record_source_run("spp", ok=True, at=first_crawl)
+    store.sources.record_source_run("spp", ok=True, at=first_crawl)
     edited = replace(article, body_text=article.body_text + "深入开展“数字检察赋能”专项行动。")
     write(store, path, "spp", edited, now)
 
     today = now.replace(hour=0, minute=0, second=0)
-    listed = store.campaigns(new_since=today)
+    listed = store.campaigns.campaigns(new_since=today)
     assert [c.name for c, _ in listed] == ["数字检察赋能"]
     campaign = listed[0][0]
     assert campaign.first_seen_at == now and campaign.first_published_at == OLD and not campaign.baseline
-    spread = store.campaign_spread("数字检察赋能")
+    spread = store.campaigns.campaign_spread("数字检察赋能")
     assert [(s.first_seen_at, s.first_published_at) for s, _ in spread.sources] == [(now, OLD)]
-    assert [c.name for c, _ in store.campaign_page(new_only=True)] == ["数字检察赋能"]
+    assert [c.name for c, _ in store.browse.campaign_page(new_only=True)] == ["数字检察赋能"]
     (item,) = campaign_items(store, SourceCatalog(sources=[]), FeedQuery(), None)
     assert item.published == now and item.updated == now
     assert now.strftime("%Y-%m-%d %H:%M") in item.html and "文章发布于 2009-05-04" in item.html
@@ -190,29 +169,29 @@ def test_a_first_crawl_marks_established_formulations_known_and_a_later_crawl_an
         page = Page(f"https://{source}/a", f"学习{i}", text * 3, published_at=datetime(2018, 1, 5, tzinfo=BEIJING))
         write(store, path, source, page, start)
     # listed and shown, marked known at start; never announced
-    assert {c.name: c.baseline for c, _ in store.campaigns()} == {"四个意识": True, "两个维护": True}
-    assert store.campaign_spread("四个意识").sources[0][0].baseline
-    assert store.campaigns(new_since=start - timedelta(days=1)) == []
-    assert store.campaign_page(new_only=True) == []
-    assert store.emerging(since=now - EMERGING_WINDOW) == []
+    assert {c.name: c.baseline for c, _ in store.campaigns.campaigns()} == {"四个意识": True, "两个维护": True}
+    assert store.campaigns.campaign_spread("四个意识").sources[0][0].baseline
+    assert store.campaigns.campaigns(new_since=start - timedelta(days=1)) == []
+    assert store.browse.campaign_page(new_only=True) == []
+    assert store.campaigns.emerging(since=now - EMERGING_WINDOW) == []
     assert campaign_items(store, SourceCatalog(sources=[]), FeedQuery(), None) == []
 
-    store.record_source_run("spp", ok=True, at=start)
+    store.sources.record_source_run("spp", ok=True, at=start)
     later = Page("https://spp/b", "新部署", "全面推进“检察护企”专项行动,坚持“四个意识”。" * 3, published_at=now)
     write(store, path, "spp", later, now)
-    assert [c.name for c, _ in store.campaigns(new_since=start)] == ["检察护企"]
+    assert [c.name for c, _ in store.campaigns.campaigns(new_since=start)] == ["检察护企"]
     assert [i.title for i in campaign_items(store, SourceCatalog(sources=[]), FeedQuery(), None)] == [
         "【新运动】检察护企"
     ]
-    assert store.campaign_spread("四个意识").campaign.baseline  # seen again: still the known one
+    assert store.campaigns.campaign_spread("四个意识").campaign.baseline  # seen again: still the known one
 
     # a backfill run after the first crawl is baseline too
     old = Page(
         "https://spp/c", "旧档", "当年开展“扫黑除恶”专项斗争。" * 3, published_at=datetime(2018, 2, 1, tzinfo=BEIJING)
     )
     write(store, path, "spp", old, now, baseline=True)
-    assert [c.name for c, _ in store.campaigns(new_since=start)] == ["检察护企"]
-    assert store.campaign_spread("扫黑除恶").campaign.baseline
+    assert [c.name for c, _ in store.campaigns.campaigns(new_since=start)] == ["检察护企"]
+    assert store.campaigns.campaign_spread("扫黑除恶").campaign.baseline
 
 
 def test_the_upgrade_dates_existing_campaigns_by_the_version_that_mentioned_them(store: Store) -> None:
@@ -261,7 +240,7 @@ def test_the_upgrade_dates_existing_campaigns_by_the_version_that_mentioned_them
             )
         )
     upgrade(engine)
-    spread = store.campaign_spread("检察护企")
+    spread = store.campaigns.campaign_spread("检察护企")
     assert spread is not None and not spread.campaign.baseline
     # dated by the recorded time of the version mentioning it (version 2), not the article's 2009
     assert spread.campaign.first_seen_at == datetime(2024, 6, 3, 2, 0, tzinfo=UTC)

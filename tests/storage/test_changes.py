@@ -30,18 +30,18 @@ def test_classify_boring_and_real_changes() -> None:
 
 
 def test_punctuation_only_edit_is_recorded_but_not_reported(store: Store) -> None:
-    store.record("spp", PAGE)
-    outcome = store.record("spp", edited(PAGE, PAGE.body_text.replace("。", "!", 1)))
+    store.writer.record("spp", PAGE)
+    outcome = store.writer.record("spp", edited(PAGE, PAGE.body_text.replace("。", "!", 1)))
     assert outcome.kind == OutcomeKind.changed and not outcome.reported
     assert store.counts()["versions"] == 2
-    assert [e.kind for e, _ in store.events()] == [EventKind.published]  # the edit is not reported
-    (quiet, _), *_ = store.events(reported_only=False)
+    assert [e.kind for e, _ in store.history.events()] == [EventKind.published]  # the edit is not reported
+    (quiet, _), *_ = store.history.events(reported_only=False)
     assert quiet.note == "only punctuation or spacing changed"
 
 
 def test_flip_flop_is_recorded_once_and_reported_once(store: Store) -> None:
     a, b = PAGE, edited(PAGE, PAGE.body_text + "\n会议强调,要狠抓落实。")
-    kinds = [store.record("spp", page).kind for page in (a, b, a, b, a)]
+    kinds = [store.writer.record("spp", page).kind for page in (a, b, a, b, a)]
     assert kinds == [
         OutcomeKind.new,
         OutcomeKind.changed,
@@ -49,32 +49,32 @@ def test_flip_flop_is_recorded_once_and_reported_once(store: Store) -> None:
         OutcomeKind.reverted,
         OutcomeKind.reverted,
     ]
-    found = store.get_article(URL)
+    found = store.history.get_article(URL)
     assert [v.version for v in found.versions] == [1, 2] and found.article.current_version == 1
     assert found.article.content_hash == found.versions[0].content_hash
-    reported = [e.kind for e, _ in store.events()]
+    reported = [e.kind for e, _ in store.history.events()]
     assert reported.count(EventKind.edited) == 1
-    assert store.current_versions([found.article.id])[found.article.id].version == 1
+    assert store.history.current_versions([found.article.id])[found.article.id].version == 1
 
 
 def test_near_duplicate_at_another_url_is_linked_with_its_similarity(store: Store) -> None:
     original = Page(URL, "最高检召开党组会", LONG)
-    store.record("spp", original)
+    store.writer.record("spp", original)
     repost = Page(
         "http://www.gszf.gov.cn/c1/2024-07/10/content_9.shtml",
         "最高检召开党组会 传达学习会议精神",
         LONG.replace("1.2万余人", "一万二千余人") + "\n(来源:检察日报)\n编者按:转载有删节。",
         published_at=datetime(2024, 7, 10, tzinfo=BEIJING),
     )
-    outcome = store.record("gszf", repost)
+    outcome = store.writer.record("gszf", repost)
     assert outcome.kind == OutcomeKind.duplicate and outcome.duplicate_of == URL
     assert 0.8 <= outcome.similarity <= 1.0
-    (link,) = store.republications(outcome.article_id)
+    (link,) = store.history.republications(outcome.article_id)
     assert link.body_text == repost.body_text and link.title == repost.title  # its own text is kept
     unrelated = Page(
         "https://www.spp.gov.cn/x/t20240711_1.shtml", "最高检发布典型案例", "典型案例涉及危险作业罪。" * 20
     )
-    assert store.record("spp", unrelated).kind == OutcomeKind.new
+    assert store.writer.record("spp", unrelated).kind == OutcomeKind.new
 
 
 def test_an_earlier_copy_found_later_becomes_the_original(store: Store) -> None:
@@ -85,12 +85,12 @@ def test_an_earlier_copy_found_later_becomes_the_original(store: Store) -> None:
         published_at=datetime(2024, 7, 12, tzinfo=BEIJING),
     )
     early = replace(late, url=URL, published_at=datetime(2024, 7, 9, tzinfo=BEIJING))
-    store.record("gszf", late)
-    assert store.record("spp", early).kind == OutcomeKind.new
-    first = store.get_article(URL).article
-    copy = store.get_article(late.url).article
+    store.writer.record("gszf", late)
+    assert store.writer.record("spp", early).kind == OutcomeKind.new
+    first = store.history.get_article(URL).article
+    copy = store.history.get_article(late.url).article
     assert first.original_id is None and copy.original_id == first.id
-    assert [a.url for a in store.latest_articles(10)] == [URL]  # the feed shows the story once
+    assert [a.url for a in store.browse.latest_articles(10)] == [URL]  # the feed shows the story once
 
 
 def test_diffs_as_text_and_html() -> None:

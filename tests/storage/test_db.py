@@ -92,7 +92,7 @@ def test_a_postgres_server_that_never_answers_is_a_one_line_error(tmp_path: Path
     import socket
     import time
 
-    from storage.db import DatabaseError
+    from storage.errors import DatabaseError
 
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))

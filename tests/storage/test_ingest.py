@@ -14,7 +14,7 @@ from sqlalchemy import event
 from crawler.dates import BEIJING
 from storage import OutcomeKind, Store, Validators, make_engine
 from storage.db import ensure_schema
-from storage.ingest import Recording
+from storage.decide import Recording
 from tests.storage.test_campaigns import Found
 from tests.storage.test_changes import LONG
 from tests.storage.test_repository import Page
@@ -107,7 +107,8 @@ def dump(store: Store) -> dict[str, Any]:
 
 def one_by_one(store: Store, recordings: list[Recording], at: datetime) -> list[Any]:
     return [
-        store.record(r.source_id, r.page, fetched_at=at, mentions=r.mentions, baseline=r.baseline) for r in recordings
+        store.writer.record(r.source_id, r.page, fetched_at=at, mentions=r.mentions, baseline=r.baseline)
+        for r in recordings
     ]
 
 
@@ -124,9 +125,9 @@ def test_a_batch_stores_exactly_what_recording_page_by_page_stores(tmp_path: Pat
     for store in stores:
         one_by_one(store, before, datetime(2024, 7, 15, tzinfo=BEIJING))
         for source in ("spp", "gszf"):
-            store.record_source_run(source, ok=True, at=datetime(2024, 7, 16, tzinfo=BEIJING))
+            store.sources.record_source_run(source, ok=True, at=datetime(2024, 7, 16, tzinfo=BEIJING))
     expected = one_by_one(single, batch, at)
-    got = batched.record_many([replace(r, fetched_at=at) for r in batch])
+    got = batched.writer.record_many([replace(r, fetched_at=at) for r in batch])
     assert [(o.kind, o.url, o.duplicate_of, o.version, o.similarity) for o in got] == [
         (o.kind, o.url, o.duplicate_of, o.version, o.similarity) for o in expected
     ]
@@ -147,10 +148,10 @@ def test_a_batch_stores_exactly_what_recording_page_by_page_stores(tmp_path: Pat
 def test_an_earlier_copy_in_the_same_batch_becomes_the_original(store: Store) -> None:
     late = Page(GSZF.format(12, 1), "党组会", LONG, published_at=day(12))
     early = replace(late, url=SPP.format(9, 1), published_at=day(9))
-    late_outcome, early_outcome = store.record_many([Recording("gszf", late), Recording("spp", early)])
+    late_outcome, early_outcome = store.writer.record_many([Recording("gszf", late), Recording("spp", early)])
     assert late_outcome.kind == early_outcome.kind == OutcomeKind.new
-    assert store.get_article(late.url).article.original_id == early_outcome.article_id
-    assert [a.url for a in store.latest_articles(10)] == [early.url]
+    assert store.history.get_article(late.url).article.original_id == early_outcome.article_id
+    assert [a.url for a in store.browse.latest_articles(10)] == [early.url]
 
 
 @dataclass(frozen=True)
@@ -171,11 +172,11 @@ def test_one_bad_page_costs_only_itself(store: Store) -> None:
     recordings = [
         Recording("spp", page, validators=(page.url, Validators(f'"{n}"', None))) for n, page in enumerate([*good, bad])
     ]
-    outcomes = store.record_many([recordings[0], recordings[2], recordings[1]])
+    outcomes = store.writer.record_many([recordings[0], recordings[2], recordings[1]])
     assert [type(o).__name__ for o in outcomes] == ["Outcome", "ValueError", "Outcome"]
-    assert store.get_article(good[1].url) is not None and store.get_article(bad.url) is None
+    assert store.history.get_article(good[1].url) is not None and store.history.get_article(bad.url) is None
     # validators are saved with the page they vouch for, never without it
-    assert [store.get_validators(p.url) for p in (*good, bad)] == [
+    assert [store.sources.get_validators(p.url) for p in (*good, bad)] == [
         Validators('"0"', None),
         Validators('"1"', None),
         None,
@@ -190,22 +191,22 @@ def test_a_page_whose_validators_the_database_refuses_is_not_stored_and_gets_one
         Recording("spp", page, validators=(page.url, refused if n == 1 else Validators(f'"{n}"', None)))
         for n, page in enumerate(pages)
     ]
-    outcomes = store.record_many(recordings)
+    outcomes = store.writer.record_many(recordings)
     assert len(outcomes) == 3 and isinstance(outcomes[1], Exception)
     assert [o.kind for o in (outcomes[0], outcomes[2])] == [OutcomeKind.new, OutcomeKind.new]  # type: ignore[union-attr]
     # page and validators are one transaction: neither is kept without the other
-    assert store.get_article(pages[1].url) is None and store.get_validators(pages[1].url) is None
-    assert store.get_validators(pages[2].url) == Validators('"2"', None)
+    assert store.history.get_article(pages[1].url) is None and store.sources.get_validators(pages[1].url) is None
+    assert store.sources.get_validators(pages[2].url) == Validators('"2"', None)
 
 
 def test_validators_are_saved_with_their_page_and_a_304_keeps_them(store: Store) -> None:
     page = Page(SPP.format(4, 1), "标题", "正文内容。" * 20)
-    store.record_many([Recording("spp", page, validators=(page.url, Validators('"a"', "Mon, 01 Jul 2024")))])
-    assert store.get_validators(page.url) == Validators('"a"', "Mon, 01 Jul 2024")
-    store.record_many([Recording("spp", page, validators=(page.url, Validators(None, None, 304)))])
-    assert store.get_validators(page.url) == Validators('"a"', "Mon, 01 Jul 2024")
-    store.record_many([Recording("spp", page, validators=(page.url, Validators('"b"', None)))])
-    assert store.get_validators(page.url) == Validators('"b"', None)
+    store.writer.record_many([Recording("spp", page, validators=(page.url, Validators('"a"', "Mon, 01 Jul 2024")))])
+    assert store.sources.get_validators(page.url) == Validators('"a"', "Mon, 01 Jul 2024")
+    store.writer.record_many([Recording("spp", page, validators=(page.url, Validators(None, None, 304)))])
+    assert store.sources.get_validators(page.url) == Validators('"a"', "Mon, 01 Jul 2024")
+    store.writer.record_many([Recording("spp", page, validators=(page.url, Validators('"b"', None)))])
+    assert store.sources.get_validators(page.url) == Validators('"b"', None)
 
 
 @dataclass
@@ -231,7 +232,7 @@ def test_pages_submitted_at_once_share_transactions_and_each_gets_its_outcome(st
     assert all(o.kind == OutcomeKind.new for o in outcomes)
     assert commits.count <= 3  # the first page alone, then the rest together
     assert store.counts()["articles"] == 60
-    (campaign, mentioned), *_ = store.campaigns()
+    (campaign, mentioned), *_ = store.campaigns.campaigns()
     assert campaign.name == "检察护企" and mentioned == 60
 
 
@@ -251,5 +252,5 @@ def test_a_failed_page_reaches_only_its_own_submitter(store: Store) -> None:
 @pytest.mark.parametrize("size", [1, 250])
 def test_batches_of_any_size(store: Store, size: int) -> None:
     pages = [Recording("spp", Page(SPP.format(3, n), f"标题{n}", f"第{n}篇正文内容。" * 12)) for n in range(size)]
-    assert [o.kind for o in store.record_many(pages)] == [OutcomeKind.new] * size
-    assert store.record_many(pages)[0].kind == OutcomeKind.unchanged
+    assert [o.kind for o in store.writer.record_many(pages)] == [OutcomeKind.new] * size
+    assert store.writer.record_many(pages)[0].kind == OutcomeKind.unchanged

@@ -119,7 +119,7 @@ def test_the_archive_holds_everything_the_world_served_through_kills_and_readers
                     kill_a_daemon(world, config_path, database, cluster=cluster)
                     kills += 1
                 asyncio.run(world.crawl(config, store))
-                states = store.source_states()
+                states = store.sources.source_states()
                 for url, source_id in world.unreadable().items():  # health names each failing page
                     assert url in (states[source_id].last_error or ""), (url, states[source_id].last_error)
         finally:

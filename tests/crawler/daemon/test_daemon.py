@@ -51,19 +51,21 @@ def test_schedules_fire_and_a_failing_source_backs_off_while_others_succeed(mirr
     list_path = mirror.sites["spp"].list_path
     run_daemon_until(
         # the 1 s schedule fired again and again, and the dead source has had its first (jittered) run
-        lambda: mirror.servers["spp"].requests[list_path] >= 3 and sqlite_store.source_state("dead") is not None,
+        lambda: (
+            mirror.servers["spp"].requests[list_path] >= 3 and sqlite_store.sources.source_state("dead") is not None
+        ),
         config,
         sqlite_store,
         backoff=Backoff(base=timedelta(minutes=5)),
     )
-    states = sqlite_store.source_states()
+    states = sqlite_store.sources.source_states()
     assert states["spp"].consecutive_failures == 0 and states["spp"].last_success is not None
     dead = states["dead"]
     # Scheduled every second like spp, but after its first failure it waits out the 5-minute back-off.
     assert dead.consecutive_failures == 1 and dead.backoff_until is not None
     assert "connection failed" in dead.last_error
     # spp page 1 (2), scjcy (1 + the Traditional repost, linked to the SPP original), zfw (1)
-    assert len(sqlite_store.latest_articles(100)) == 4
+    assert len(sqlite_store.browse.latest_articles(100)) == 4
 
 
 def test_recovery_after_backoff(mirror, sqlite_store, tmp_path) -> None:
@@ -73,7 +75,7 @@ def test_recovery_after_backoff(mirror, sqlite_store, tmp_path) -> None:
     daemon = Daemon(config, sqlite_store, DaemonOptions(serve=False, backoff=Backoff(base=timedelta(seconds=1))))
 
     def state() -> SourceState | None:
-        return sqlite_store.source_state("zfw")
+        return sqlite_store.sources.source_state("zfw")
 
     async def main() -> None:
         task = asyncio.create_task(daemon.run())
@@ -233,11 +235,11 @@ def test_sigterm_lets_a_slow_crawl_in_flight_finish_within_the_grace_period(mirr
         assert await asyncio.wait_for(task, 30) == 0
 
     asyncio.run(main())
-    states = sqlite_store.source_states()
+    states = sqlite_store.sources.source_states()
     finished = [sid for sid, state in states.items() if state.last_success is not None]
     assert finished, "the crawls in flight were cut off instead of finishing"
     assert all(state.consecutive_failures == 0 for state in states.values())
-    assert sqlite_store.latest_articles(100)  # what they fetched was stored
+    assert sqlite_store.browse.latest_articles(100)  # what they fetched was stored
 
 
 def test_health_is_answered_while_a_huge_list_page_is_parsed(mirror, sqlite_store, tmp_path) -> None:

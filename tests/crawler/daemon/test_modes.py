@@ -94,7 +94,7 @@ async def running(mode: Mode, config: Path, **options: Any):
 
 def all_crawled(store: Store, ids: set[str]) -> Callable[[], bool]:
     def check() -> bool:
-        states = store.source_states()
+        states = store.sources.source_states()
         return all(i in states and states[i].last_success is not None for i in ids)
 
     return check
@@ -111,7 +111,7 @@ def test_crawls_serve_feeds_write_feeds_out_and_report_health(mode: Mode, mirror
             assert await until(
                 lambda: (out / "all.xml").exists() and "最高检召开党组会" in (out / "all.xml").read_text(), 20
             )
-            assert await until(lambda: mode.store.source_states().get("dead") is not None, 20, in_thread=True)
+            assert await until(lambda: mode.store.sources.source_states().get("dead") is not None, 20, in_thread=True)
             health = (await client.get("/healthz")).json()
             assert health["mode"] == mode.name and set(health["sources"]) == {"spp", "scjcy", "zfw", "dead"}
             assert health["status"] == "failing" and health["failing_sources"] == 1
@@ -138,7 +138,7 @@ def test_the_recheck_job_finds_an_edit_of_a_known_article(mode: Mode, mirror, tm
             url = mirror.edit("spp", 0, body=mirror.article("spp", 0).body + "\n(本文有更新)会议还研究了其他事项。")
 
             def edited() -> bool:
-                found = mode.store.get_article(url)
+                found = mode.store.history.get_article(url)
                 return found is not None and len(found.versions) == 2
 
             assert await until(edited, 30, in_thread=True), "the re-check job never found the edit"

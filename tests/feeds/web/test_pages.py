@@ -6,6 +6,7 @@ import asyncio
 from urllib.parse import quote
 
 import pytest
+from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from crawler.cli.fetch import crawl_once
@@ -125,7 +126,7 @@ def test_campaign_pages_list_newest_first_and_show_the_spread(web) -> None:
 def test_hostile_titles_are_text_on_pages(web, archive) -> None:
     from storage.models import Article
 
-    with archive.store.transaction() as session:
+    with Session(archive.store.engine) as session, session.begin():  # the test edits the archive behind the crawler
         article = session.get(Article, 1)
         article.title = '<script>alert(1)</script><img src=x onerror="x()">'
         session.add(article)

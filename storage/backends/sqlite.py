@@ -1,0 +1,82 @@
+"""SQLite: one writer at a time (BEGIN IMMEDIATE), bounded IN lists, ids after the largest."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, Table, func, select
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.sql.dml import Insert
+
+from storage.backends import CHUNK, bound_rows
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: one process at a time is then the user's to ensure
+    fcntl = None  # type: ignore[assignment]
+
+
+class SQLite:
+    name = "sqlite"
+    writer_threads = 1
+
+    def upsert(self, table: Table) -> Insert:
+        return sqlite.insert(table)
+
+    def where_in(self, connection: Connection, query: Select[Any], key: Any, values: Iterable[Any]) -> Iterator[Any]:
+        wanted = list(dict.fromkeys(values))
+        for start in range(0, len(wanted), CHUNK):
+            yield from connection.execute(query.where(key.in_(wanted[start : start + CHUNK])))
+
+    def insert_rows(self, connection: Connection, table: Table, rows: list[dict[str, Any]], *, ids: bool) -> list[int]:
+        """executemany straight to the driver, with each column's own conversion (SQLAlchemy's per-row
+        work cost more than SQLite's). Ids follow the largest: a write transaction holds the database's
+        write lock from its start, so no one else can take them meanwhile."""
+        if not rows:
+            return []
+        new_ids: list[int] = []
+        if ids:
+            last = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+            new_ids = list(range(last + 1, last + 1 + len(rows)))
+            rows = [{"id": new_id, **row} for new_id, row in zip(new_ids, rows, strict=True)]
+        columns = list(rows[0])
+        values = bound_rows(connection, table, columns, rows)
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        connection.exec_driver_sql(sql, values)
+        return new_ids
+
+    @contextmanager
+    def schema_lock(self, engine: Engine) -> Iterator[None]:
+        """An flock on the directory that holds the database.
+
+        Never a handle on the database file itself: closing any descriptor of a file drops every POSIX
+        lock the process holds on it, SQLite's connections' included (SQLite's documented "how to
+        corrupt" case). Another process then believes it is the last connection and deletes the WAL
+        that this process goes on writing into: everything written after that was lost."""
+        database = engine.url.database
+        if not database or database == ":memory:" or fcntl is None:
+            yield
+            return
+        try:  # a directory opens read-only whatever its permissions allow; opening it creates nothing
+            descriptor = os.open(Path(database).resolve().parent, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            yield  # no such directory: connecting will say why
+            return
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+        finally:
+            os.close(descriptor)
+
+    def describe(self, engine: Engine) -> str:
+        return engine.url.database or ":memory:"
+
+
+BACKEND = SQLite()
