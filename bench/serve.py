@@ -2,7 +2,7 @@
 
 The archive (50,000 versions; 1,000,000 in the full run) is built with the storage benchmark's bulk
 builder; `procwatch serve` runs in its own process, as in production; the readers (threads with
-httpx clients) and the writer (Store.record, as the crawler stores) share this process. Measured:
+httpx clients) and the writer (store.writer.record, as the crawler stores) share this process. Measured:
 /all.xml and /healthz latency percentiles, errors, and the writer's throughput meanwhile.
 """
 
@@ -161,6 +161,6 @@ def run(quick: bool = False) -> list[Row]:
                     "0",
                     "met" if r["errors"] == 0 else "missed",
                 ),
-                Row("serve", "writer meanwhile (Store.record)", f"{r['writes']:.0f} versions/s"),
+                Row("serve", "writer meanwhile (store.writer.record)", f"{r['writes']:.0f} versions/s"),
             ]
     return rows

@@ -88,7 +88,7 @@ def _source(page: ExtractedArticle) -> str:
 
 def ingest(url: str, count: int) -> tuple[float, float, int]:
     """Versions per second through Store.submit (the crawler's path: group commit, many crawls writing at
-    once), versions per second through Store.record (one transaction per page), and campaign mentions stored.
+    once), versions per second through store.writer.record (one transaction per page), and campaign mentions stored.
 
     Into an archive that holds articles already, with planner statistics, as a monitored archive does:
     on a new PostgreSQL database the foreign-key checks keep the plans made while the tables were
@@ -156,7 +156,7 @@ def postgres_database() -> Iterator[str | None]:
 
 
 def build_archive(path: Path, versions: int) -> None:
-    """A database of ``versions`` versions, written with bulk SQL (Store.record would take hours).
+    """A database of ``versions`` versions, written with bulk SQL (store.writer.record would take hours).
 
     Shape: 95 % of articles have one version, 5 % have two (a reported edit), 20 sources, a few
     campaign mentions: what years of monitoring look like.
@@ -337,7 +337,7 @@ def _ingest_rows(backend: str, url: str | None, count: int) -> list[Row]:
         ),
         Row(
             "storage",
-            f"ingest on {backend}, one transaction per article (Store.record)",
+            f"ingest on {backend}, one transaction per article (store.writer.record)",
             f"{single:.0f} versions/s",
             "",
             f"group commit = {grouped / single:.1f}x; {mentions} campaign mentions stored",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from storage.clock import BEIJING
+from storage.clock import BEIJING, beijing_iso
 
 __all__ = ["BEIJING", "beijing_iso", "date_from_url", "displayed_date", "labelled_date", "parse_date"]
 
@@ -96,11 +96,6 @@ def date_from_url(url: str, *, now: datetime | None = None) -> datetime | None:
             if value is not None:
                 return value
     return None
-
-
-def beijing_iso(value: datetime | None) -> str | None:
-    """ISO 8601 in Beijing time (``2024-07-09T18:30:00+08:00``), None stays None."""
-    return value.astimezone(BEIJING).isoformat() if value else None
 
 
 def beijing_minute(value: datetime | None) -> str:

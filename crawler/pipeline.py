@@ -181,6 +181,16 @@ class _Run:
     list_responses: dict[str, Response] = field(default_factory=dict)  # validators saved at the end
     vanished: list[str] = field(default_factory=list)  # links that left a list page from its middle
     snapshots: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)  # list -> (vanished, shown)
+    asked: set[str] = field(default_factory=set)  # URLs the archive was asked about this run
+    known: set[str] = field(default_factory=set)  # of those, the ones it holds
+
+    async def known_of(self, store: Store, urls: list[str]) -> set[str]:
+        """Which of ``urls`` the archive holds, asking only about those not asked already this run."""
+        new = [url for url in dict.fromkeys(urls) if url not in self.asked]
+        if new:
+            self.known |= await store.run(store.history.known_urls, new)
+            self.asked.update(new)
+        return {url for url in urls if url in self.known}
 
 
 @dataclass
@@ -347,9 +357,7 @@ class Crawl:
                 # been pushed further (publications during an outage, a reordered list): read on.
                 follow = catch_up > 0 and bool(previous) and set(previous) != set(current)
             else:  # a later page read to catch up: on while it shows links not stored yet
-                follow = catch_up > 0 and bool(
-                    set(current) - await self.store.run(self.store.history.known_urls, current)
-                )
+                follow = catch_up > 0 and bool(set(current) - await run.known_of(self.store, current))
             if follow and page.next_pages and page.next_pages[0] not in visited:
                 queue.append((page.next_pages[0], 0, catch_up - 1))
             remaining = budget
@@ -368,7 +376,7 @@ class Crawl:
         listed = {link.url for link in links}
         links = links + [ListedLink(url, "", None) for url in run.vanished if url not in listed]
         urls = [link.url for link in links]
-        known = await self.store.run(self.store.history.known_urls, urls) if links else set()
+        known = await run.known_of(self.store, urls) if links else set()
         todo = [link for link in links if link.url not in known]
         if self.recheck_listed:
             todo += [link for link in links if link.url in known]

@@ -40,7 +40,7 @@ from storage import BackoffPolicy, Store
 from storage.clock import utcnow
 from storage.db import analyze
 from storage.retry import busy, lost_race
-from storage.sources import overall_verdict, source_verdict
+from storage.sources import health_report
 
 HEALTH_DATABASE_TIMEOUT = 5.0  # seconds /healthz waits for the database before saying it does not answer
 _HEALTH_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-read")
@@ -362,28 +362,16 @@ class Runtime:
             states, database_error = {}, f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         enabled = [s.id for s in self.config.enabled_sources]
         upcoming = next_runs(enabled)
-        sources = {}
-        for source_id in enabled:
-            state = states.get(source_id)
-            entry: dict[str, Any] = {
-                "last_success": beijing_iso(state.last_success) if state else None,
-                "last_checked": beijing_iso(state.last_checked) if state else None,
-                "consecutive_failures": state.consecutive_failures if state else 0,
-                "last_error": state.last_error if state else None,
-                "backoff_until": beijing_iso(state.backoff_until) if state else None,
-                "next_run": beijing_iso(upcoming.get(source_id)),
-            }
+
+        def amend(source_id: str, entry: dict[str, Any]) -> None:
+            entry["next_run"] = beijing_iso(upcoming.get(source_id))
             unrecorded = self._unrecorded.get(source_id)
             if unrecorded is not None:  # newer than anything the database could keep
                 entry["consecutive_failures"] += unrecorded.failures
                 entry["last_error"] = unrecorded.error
                 entry["backoff_until"] = beijing_iso(unrecorded.backoff_until)
-            entry["status"] = source_verdict(entry["consecutive_failures"], entry["last_error"])
-            sources[source_id] = entry
-        verdicts = [s["status"] for s in sources.values()]
-        failing = verdicts.count("failing")
-        status = overall_verdict(verdicts, database_error)
-        return {"status": status, "database_error": database_error, "sources": sources, "failing_sources": failing}
+
+        return health_report(states, enabled, database_error=database_error, amend=amend)
 
 
 def recheck_budget(articles: int, bound: timedelta, every: timedelta) -> int:

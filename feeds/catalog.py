@@ -1,7 +1,7 @@
 """Which feeds exist: one per feed kind, one per source, one per tag (region, kind, level, tags).
 
 Feed kinds are a registry: a kind is one builder function and one line, ``@feed_kind(name, path,
-title)`` on it (feeds.items holds the built-in ones). Its feed then exists at ``path``, in the static
+title)`` on it (one module each in feeds.kinds). Its feed then exists at ``path``, in the static
 build, the server, the OPML and the index, with nothing else to change.
 """
 
@@ -25,17 +25,21 @@ class FeedKind:
     build: Builder
     path: str | None  # the kind's own feed across sources (None: only scoped feeds, if any)
     title: str | None
+    position: int  # where its feed is listed (OPML, index): lowest first
 
 
 #: every feed kind, in the order their feeds are listed
 KINDS: dict[str, FeedKind] = {}
+_loaded = False
 
 
-def feed_kind(name: str, *, path: str | None = None, title: str | None = None) -> Callable[[Builder], Builder]:
+def feed_kind(
+    name: str, *, path: str | None = None, title: str | None = None, position: int = 100
+) -> Callable[[Builder], Builder]:
     """Register a builder as the feed kind ``name``; ``path`` and ``title``: its feed across all sources."""
 
     def register(build: Builder) -> Builder:
-        KINDS[name] = FeedKind(name, build, path, title)
+        KINDS[name] = FeedKind(name, build, path, title, position)
         return build
 
     return register
@@ -43,8 +47,16 @@ def feed_kind(name: str, *, path: str | None = None, title: str | None = None) -
 
 def kinds() -> dict[str, FeedKind]:
     """The registered kinds, the built-in ones included."""
-    import feeds.items  # noqa: F401  (registers the built-in kinds on first use)
+    global _loaded
+    if not _loaded:  # every module of feeds.kinds registers itself as it is imported
+        import importlib
+        import pkgutil
 
+        import feeds.kinds
+
+        for module in pkgutil.iter_modules(feeds.kinds.__path__):
+            importlib.import_module(f"feeds.kinds.{module.name}")
+        _loaded = True
     return KINDS
 
 
@@ -89,7 +101,8 @@ def tags(config: SourceCatalog) -> dict[str, tuple[str, ...]]:
 
 
 def catalog(config: SourceCatalog) -> list[FeedSpec]:
-    specs = [FeedSpec(k.path, k.title or k.path, k.name) for k in kinds().values() if k.path is not None]
+    top = sorted((k for k in kinds().values() if k.path is not None), key=lambda k: k.position)
+    specs = [FeedSpec(k.path, k.title or k.path, k.name) for k in top if k.path is not None]
     specs += [FeedSpec(f"sources/{s.id}", f"procwatch: {s.name}", "articles", (s.id,)) for s in config.sources]
     specs += [FeedSpec(f"tags/{tag}", f"procwatch: {tag}", "articles", ids) for tag, ids in tags(config).items()]
     return specs

@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
@@ -29,8 +29,7 @@ from feeds.items import items_for
 from feeds.render import MEDIA_TYPES, STYLESHEET_NAME, feed_as_page, newest_update, opml, render_feed, stylesheet
 from feeds.web.pages import WebView
 from storage import Store
-from storage.clock import BEIJING
-from storage.sources import overall_verdict, source_verdict
+from storage.sources import health_report
 
 CACHE_CONTROL = "public, max-age=300"
 HealthHook = Callable[[], dict[str, Any]]
@@ -68,10 +67,6 @@ class ShortCache:
         if len(self._entries) > 1024:  # filters make keys; keep the memory bounded
             self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
         return value
-
-
-def _beijing(value: datetime | None) -> str | None:
-    return value.astimezone(BEIJING).isoformat() if value else None
 
 
 class FeedFormat(Convertor[str]):
@@ -164,19 +159,7 @@ def create_app(
 
     def stored_health() -> dict[str, Any]:
         """Without a daemon in this process: what the database says of each configured source."""
-        states = store.sources.source_states()
-        by_source: dict[str, dict[str, Any]] = {}
-        for source in sources().sources:
-            state = states.get(source.id)
-            failures, error = (state.consecutive_failures, state.last_error) if state else (0, None)
-            by_source[source.id] = {
-                "last_success": _beijing(state.last_success) if state else None,
-                "consecutive_failures": failures,
-                "last_error": error,
-                "status": source_verdict(failures, error),
-            }
-        verdicts = [s["status"] for s in by_source.values()]
-        return {"status": overall_verdict(verdicts), "sources": by_source, "failing_sources": verdicts.count("failing")}
+        return health_report(store.sources.source_states(), [source.id for source in sources().sources])
 
     async def healthz(request: Request) -> Response:
         return JSONResponse(await health_cache.get("health", health or stored_health))

@@ -9,8 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from storage.backends import CHUNK
-from storage.db import READ_ONLY
+from storage.backends import CHUNK, READ_ONLY
 
 F = TypeVar("F", bound=Callable[..., Any])
 

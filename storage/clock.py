@@ -10,3 +10,8 @@ BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def beijing_iso(value: datetime | None) -> str | None:
+    """ISO 8601 in Beijing time (``2024-07-09T18:30:00+08:00``), None stays None."""
+    return value.astimezone(BEIJING).isoformat() if value else None

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, inspect, text
 
-from storage.backends import SUPPORTED, backend
+from storage.backends import SUPPORTED, backend, backend_named
 from storage.errors import DatabaseError, NoDatabase, RevisionMismatch, SchemaError
 
 if TYPE_CHECKING:
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 DATABASE_ENV = "PROCWATCH_DATABASE_URL"
 MIGRATIONS = Path(__file__).with_name("migrations")
-READ_ONLY = "procwatch_read_only"  # execution option of the engine that only reads
 
 
 def default_database_url() -> str:
@@ -50,63 +49,7 @@ def make_engine(url: str | None = None, *, echo: bool = False, create: bool = Tr
         raise DatabaseError(
             f"cannot open database {url}: unsupported kind {scheme!r} (procwatch uses SQLite files and PostgreSQL)"
         )
-    if url.startswith("sqlite"):
-        database = url.split(":///", 1)[-1]
-        if database and database != ":memory:" and create:
-            try:
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise DatabaseError(f"cannot open database {database}: {exc.strerror or exc}") from None
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
-        _configure_sqlite(engine)
-        return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=_postgres_timeouts(url))
-
-
-#: libpq's and the server's time limits, so that a server, proxy or network that stops answering is an
-#: error after a bound rather than a connection waiting for ever; any of them given in the URL wins.
-POSTGRES_TIMEOUTS: dict[str, int] = {
-    "connect_timeout": 10,  # seconds to establish a connection
-    "keepalives": 1,  # TCP keepalives find a peer that vanished without closing (host down, NAT dropped)
-    "keepalives_idle": 30,
-    "keepalives_interval": 10,
-    "keepalives_count": 3,
-    "tcp_user_timeout": 60_000,  # ms a sent request may stay unacknowledged
-}
-#: server-side limits (milliseconds); schema migrations lift the statement limit for themselves
-POSTGRES_SESSION = {"statement_timeout": 120_000, "idle_in_transaction_session_timeout": 300_000}
-
-
-def _postgres_timeouts(url: str) -> dict[str, Any]:
-    from sqlalchemy.engine import make_url
-
-    given = set(make_url(url).query)
-    args: dict[str, Any] = {key: value for key, value in POSTGRES_TIMEOUTS.items() if key not in given}
-    if "options" not in given:
-        args["options"] = " ".join(f"-c {key}={value}" for key, value in POSTGRES_SESSION.items())
-    return args
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    # pysqlite's own transaction handling defers BEGIN and then upgrades a reader to a writer,
-    # which is exactly what produces 'database is locked' under concurrent writers. Take the
-    # write lock up front instead (SQLAlchemy's documented recipe).
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # Readers (engine.execution_options(procwatch_read_only=True)) begin deferred: they never take
-        # the write lock, so they neither wait for the crawler nor make it wait.
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    return backend_named(scheme).create_engine(url, echo=echo, create=create)
 
 
 def _alembic_config(engine: Engine | None) -> AlembicConfig:
@@ -149,10 +92,11 @@ def analyze(engine: Engine, *, light: bool = False) -> None:
     the newest-first feed: 108 ms at 50,000 articles, 22 ms after). ``light``: SQLite's ``PRAGMA
     optimize``, which re-analyses only what changed enough, for running often; PostgreSQL's
     autovacuum keeps its own statistics, so a light run there does nothing."""
-    if light and engine.dialect.name != "sqlite":
+    statement = backend(engine).optimize if light else "ANALYZE"
+    if statement is None:
         return
     with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA optimize" if light else "ANALYZE")
+        connection.exec_driver_sql(statement)
         connection.commit()
 
 
@@ -222,10 +166,10 @@ def open_database(url: str | None = None, *, create: bool = True) -> Engine:
     where = describe(engine)
     try:
         if create:
-            _check_writable(engine, where)
+            backend(engine).check_writable(engine)
             ensure_schema(engine)
         else:
-            _check_exists(engine, where)
+            backend(engine).check_exists(engine)
             _check_current(engine, where)
     except DatabaseError:
         engine.dispose()
@@ -234,23 +178,6 @@ def open_database(url: str | None = None, *, create: bool = True) -> Engine:
         engine.dispose()
         raise DatabaseError(f"cannot open database {where}: {_cause(exc)}") from None
     return engine
-
-
-def _check_writable(engine: Engine, where: str) -> None:
-    """A SQLite file the crawler could read but not write would fail at its first article instead."""
-    if engine.dialect.name == "sqlite" and where != ":memory:":
-        path = Path(where)
-        if path.exists() and not os.access(path, os.W_OK):
-            raise DatabaseError(f"cannot open database {where}: the file is read-only")
-        if not path.exists() and not os.access(path.parent, os.W_OK):
-            raise DatabaseError(f"cannot open database {where}: cannot create a file in {path.parent}")
-
-
-def _check_exists(engine: Engine, where: str) -> None:
-    """A SQLite file must be there before it is connected to (connecting would create it); a PostgreSQL
-    database without procwatch's tables is found out by _check_current, which creates nothing either."""
-    if engine.dialect.name == "sqlite" and where != ":memory:" and not Path(where).is_file():
-        raise NoDatabase(f"no database at {where} (procwatch fetch or procwatch db upgrade creates one)")
 
 
 def _check_current(engine: Engine, where: str) -> None:

@@ -14,11 +14,11 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import ClassVar, Protocol, TypeVar
 
 from storage.diff import change_size
 from storage.mentions import FoundMention
-from storage.significance import classify
+from storage.significance import Significance, classify
 from storage.similarity import NEAR_DUPLICATE, Signature, band_keys, signature, similarity
 from storage.sources import Validators
 
@@ -245,62 +245,55 @@ class SeenCopy:
 
 
 @dataclass(eq=False)
-class Unchanged:
+class _Again:
+    """A page of a URL the archive holds: it is now at ``version`` (restored, if it was removed)."""
+
     recording: Recording
     article: StoredArticle
     version: VersionRef
     restored: bool
 
+    kind: ClassVar[OutcomeKind]
+
+    @property
+    def reported(self) -> bool:
+        return True
+
     def outcome(self) -> Outcome:
         ref = self.article.ref
+        number, version_id = self.version.number, self.version.id
         return Outcome(
-            OutcomeKind.unchanged, ref.url, ref.known_id, self.version.number, self.version.id, restored=self.restored
+            self.kind, ref.url, ref.known_id, number, version_id, restored=self.restored, reported=self.reported
         )
 
 
 @dataclass(eq=False)
-class Reverted:
+class Unchanged(_Again):
+    kind = OutcomeKind.unchanged
+
+
+@dataclass(eq=False)
+class Reverted(_Again):
     """A -> B -> A: the content is stored already; the flip is noted and kept quiet."""
 
-    recording: Recording
-    article: StoredArticle
-    version: VersionRef
-    restored: bool
+    kind = OutcomeKind.reverted
 
-    def outcome(self) -> Outcome:
-        ref = self.article.ref
-        return Outcome(
-            OutcomeKind.reverted,
-            ref.url,
-            ref.known_id,
-            self.version.number,
-            self.version.id,
-            restored=self.restored,
-            reported=False,
-        )
+    @property
+    def reported(self) -> bool:
+        return False
 
 
 @dataclass(eq=False)
-class Edited:
-    recording: Recording
-    article: StoredArticle
-    version: VersionRef
-    change_chars: int
-    reported: bool
-    reason: str
-    restored: bool
+class Edited(_Again):
+    """A new version; ``significance`` says whether a reader is told (a visit counter is not news)."""
 
-    def outcome(self) -> Outcome:
-        ref = self.article.ref
-        return Outcome(
-            OutcomeKind.changed,
-            ref.url,
-            ref.known_id,
-            self.version.number,
-            self.version.id,
-            restored=self.restored,
-            reported=self.reported,
-        )
+    kind = OutcomeKind.changed
+    change_chars: int
+    significance: Significance
+
+    @property
+    def reported(self) -> bool:
+        return self.significance.reported
 
 
 Step = NewArticle | NewCopy | SeenCopy | Unchanged | Reverted | Edited
@@ -389,15 +382,7 @@ class _Decider:
         stored.version_count = version.number
         stored.by_hash[page.content_hash] = version
         self._make_current(stored, version)
-        return Edited(
-            r,
-            stored,
-            version,
-            change_size(current.body_text, page.body_text),
-            significance.reported,
-            significance.reason,
-            restored,
-        )
+        return Edited(r, stored, version, restored, change_size(current.body_text, page.body_text), significance)
 
     @staticmethod
     def _make_current(stored: StoredArticle, version: VersionRef) -> None:

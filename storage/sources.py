@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storage.base import Repository, writes
-from storage.clock import utcnow
+from storage.clock import beijing_iso, utcnow
 from storage.models import HttpValidator, Listing, SourceState
 
 #: a back-off policy: how long a source waits after its n-th consecutive failure
@@ -45,6 +46,39 @@ def overall_verdict(verdicts: Sequence[str], database_error: str | None = None) 
     if database_error or "failing" in verdicts:
         return "failing"
     return "degraded" if "degraded" in verdicts else "ok"
+
+
+def health_report(
+    states: Mapping[str, SourceState],
+    source_ids: Iterable[str],
+    *,
+    database_error: str | None = None,
+    amend: Callable[[str, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """The health of ``source_ids`` from their stored states (times in Beijing time), for /healthz and
+    the web view, whoever serves them; ``amend`` adds what only a running daemon knows (its next runs,
+    failures it could not record) to a source's entry before its verdict is drawn."""
+    sources: dict[str, dict[str, Any]] = {}
+    for source_id in source_ids:
+        state = states.get(source_id)
+        entry: dict[str, Any] = {
+            "last_success": beijing_iso(state.last_success) if state else None,
+            "last_checked": beijing_iso(state.last_checked) if state else None,
+            "consecutive_failures": state.consecutive_failures if state else 0,
+            "last_error": state.last_error if state else None,
+            "backoff_until": beijing_iso(state.backoff_until) if state else None,
+        }
+        if amend is not None:
+            amend(source_id, entry)
+        entry["status"] = source_verdict(entry["consecutive_failures"], entry["last_error"])
+        sources[source_id] = entry
+    verdicts = [entry["status"] for entry in sources.values()]
+    return {
+        "status": overall_verdict(verdicts, database_error),
+        "database_error": database_error,
+        "sources": sources,
+        "failing_sources": verdicts.count("failing"),
+    }
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,9 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
-from storage.backends import backend
+from storage.backends import READ_ONLY, backend
 from storage.browse import BrowseQueries
 from storage.campaigns import CampaignRepository
-from storage.db import READ_ONLY
 from storage.decide import Extracted, Outcome, Recording
 from storage.history import HistoryQueries
 from storage.mentions import FoundMention

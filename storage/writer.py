@@ -325,8 +325,10 @@ class _Batch:
 
     # -- applying the plan ----------------------------------------------------------------------
 
-    def _insert(self, table: Table, rows: list[dict[str, Any]], *, ids: bool = False) -> list[int]:
-        return cast(list[int], self.db.insert_rows(self.connection, table, [_fitted(table, r) for r in rows], ids=ids))
+    def _insert(self, table: Table, rows: list[dict[str, Any]], *, ids: bool = False, fit: bool = True) -> list[int]:
+        """``fit=False``: rows of values the writer made itself (band keys, signatures), not scraped text."""
+        fitted = [_fitted(table, r) for r in rows] if fit else rows
+        return cast(list[int], self.db.insert_rows(self.connection, table, fitted, ids=ids))
 
     def apply(self, plan: Plan) -> None:
         new = [s for s in plan.steps if isinstance(s, NewArticle)]
@@ -334,9 +336,13 @@ class _Batch:
         self._insert_versions(plan)
         self._insert(EVENT, [event for step in plan.steps for event in self._events(step)])
         self._insert(
-            SIGNATURE, [{"article_id": s.article.id, "minhash": to_bytes(s.fingerprint.signature)} for s in new]
+            SIGNATURE,
+            [{"article_id": s.article.id, "minhash": to_bytes(s.fingerprint.signature)} for s in new],
+            fit=False,
         )
-        self._insert(BAND, [{"band": key, "article_id": s.article.id} for s in new for key in s.fingerprint.bands])
+        self._insert(
+            BAND, [{"band": key, "article_id": s.article.id} for s in new for key in s.fingerprint.bands], fit=False
+        )
         self._insert(REPUBLICATION, [self._republication(s) for s in plan.steps if isinstance(s, NewCopy)])
         self._update_articles(plan.touched)
         if plan.relinked:
@@ -431,7 +437,7 @@ class _Batch:
             reverted = f"reverted to version {step.version.number}"
             out.append(event(ref, EventKind.edited, version_id=step.version.id, reported=False, note=reverted))
         elif isinstance(step, Edited):
-            boring = None if step.reported else step.reason
+            boring = None if step.reported else step.significance.reason
             out.append(event(ref, EventKind.edited, version_id=step.version.id, reported=step.reported, note=boring))
         return out
 

@@ -49,6 +49,7 @@ class Service(ABC):
         self.stopping = asyncio.Event()
         self.background: set[asyncio.Future[Any]] = set()
         self.server: Any = None
+        self.reload_error: str | None = None  # the last reload's failure, until one succeeds
 
     @property
     def config(self) -> Config:
@@ -80,8 +81,11 @@ class Service(ABC):
             new = await asyncio.to_thread(load, self.config_path)
         except ConfigError as exc:
             log.error("reload failed, keeping the previous configuration:\n%s", exc)
+            # shown in /healthz until a reload succeeds: the file on disk is not what runs
+            self.reload_error = str(exc).splitlines()[0][:500]
             return False
         self.reconcile(await self.runtime.reload(new))
+        self.reload_error = None
         return True
 
     def _on_sighup(self) -> None:
@@ -90,7 +94,10 @@ class Service(ABC):
         task.add_done_callback(self.background.discard)
 
     def health(self) -> dict[str, Any]:
-        return {"mode": self.mode, **self.runtime.health(self.next_runs)}
+        report = {"mode": self.mode, "reload_error": self.reload_error, **self.runtime.health(self.next_runs)}
+        if self.reload_error and report["status"] == "ok":  # running, but not what sources.yaml says
+            report["status"] = "degraded"
+        return report
 
     # -- life cycle ----------------------------------------------------------------------------------
 

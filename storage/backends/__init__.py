@@ -6,6 +6,7 @@ with a ``BACKEND`` object and a line in :data:`_MODULES`.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -15,12 +16,24 @@ from sqlalchemy import Connection, Engine, Select, Table
 from sqlalchemy.sql.dml import Insert
 
 CHUNK = 500  # values per IN (...): well inside every database's limit on bound parameters
+READ_ONLY = "procwatch_read_only"  # execution option of the engine that only reads
 
 
 class Backend(Protocol):
     name: str
     #: threads that write at once: SQLite has one writer at a time, so more would only queue on its lock
     writer_threads: int
+    #: the statement that refreshes planner statistics cheaply, to run often (None: the server does it)
+    optimize: str | None
+
+    def create_engine(self, url: str, *, echo: bool, create: bool) -> Engine:
+        """An engine configured for concurrent use; ``create=False`` makes nothing (no directory)."""
+
+    def check_writable(self, engine: Engine) -> None:
+        """Raise DatabaseError when writes would fail later, at the first article, for a reason known now."""
+
+    def check_exists(self, engine: Engine) -> None:
+        """Raise NoDatabase when there is nothing to read, without creating anything."""
 
     def upsert(self, table: Table) -> Insert:
         """An INSERT that can take ON CONFLICT (``on_conflict_do_nothing``/``do_update``)."""
@@ -45,21 +58,28 @@ def bound_rows(
     refused here as in any ORM write): for bulk paths that hand rows to the driver directly."""
     dialect = connection.dialect
     converters = [table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
-    return [
-        tuple(
-            value if convert is None or value is None else convert(value)
-            for convert, value in zip(converters, (row[column] for column in columns), strict=True)
-        )
-        for row in rows
-    ]
+    active = [(index, convert) for index, convert in enumerate(converters) if convert is not None]
+    out = []
+    for row in rows:
+        values = [row[column] for column in columns]
+        for index, convert in active:  # most columns have no conversion: touch only those that do
+            if values[index] is not None:
+                values[index] = convert(values[index])
+        out.append(tuple(values))
+    return out
 
 
 _MODULES = {"sqlite": "storage.backends.sqlite", "postgresql": "storage.backends.postgresql"}
 SUPPORTED = tuple(_MODULES)
 
 
+@functools.cache
+def backend_named(name: str) -> Backend:
+    """The backend for a URL scheme's dialect name (``sqlite``, ``postgresql``)."""
+    found: Backend = importlib.import_module(_MODULES[name]).BACKEND
+    return found
+
+
 def backend(bind: Engine | Connection) -> Backend:
     """The backend of an engine or connection."""
-    module = importlib.import_module(_MODULES[bind.dialect.name])
-    found: Backend = module.BACKEND
-    return found
+    return backend_named(bind.dialect.name)

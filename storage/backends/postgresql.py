@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, any_, bindparam, func, select, text
+from sqlalchemy import Connection, Engine, Select, Table, any_, bindparam, create_engine, func, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.dml import Insert
 
@@ -14,10 +14,44 @@ from storage.backends import bound_rows
 
 SCHEMA_LOCK_KEY = 0x70726F63  # "proc": the advisory lock that serialises schema creation
 
+#: libpq's and the server's time limits, so that a server, proxy or network that stops answering is an
+#: error after a bound rather than a connection waiting for ever; any of them given in the URL wins.
+POSTGRES_TIMEOUTS: dict[str, int] = {
+    "connect_timeout": 10,  # seconds to establish a connection
+    "keepalives": 1,  # TCP keepalives find a peer that vanished without closing (host down, NAT dropped)
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,  # ms a sent request may stay unacknowledged
+}
+#: server-side limits (milliseconds); schema migrations lift the statement limit for themselves
+POSTGRES_SESSION = {"statement_timeout": 120_000, "idle_in_transaction_session_timeout": 300_000}
+
+
+def _postgres_timeouts(url: str) -> dict[str, Any]:
+    from sqlalchemy.engine import make_url
+
+    given = set(make_url(url).query)
+    args: dict[str, Any] = {key: value for key, value in POSTGRES_TIMEOUTS.items() if key not in given}
+    if "options" not in given:
+        args["options"] = " ".join(f"-c {key}={value}" for key, value in POSTGRES_SESSION.items())
+    return args
+
 
 class PostgreSQL:
     name = "postgresql"
     writer_threads = 4
+    optimize: str | None = None  # autovacuum keeps the statistics
+
+    def create_engine(self, url: str, *, echo: bool, create: bool) -> Engine:
+        """Connections checked before use, and bounded in time (POSTGRES_TIMEOUTS, POSTGRES_SESSION)."""
+        return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=_postgres_timeouts(url))
+
+    def check_writable(self, engine: Engine) -> None:
+        """Permissions show at the first write; the server names them then."""
+
+    def check_exists(self, engine: Engine) -> None:
+        """A database without procwatch's tables is found out by its schema check, which creates nothing."""
 
     def upsert(self, table: Table) -> Insert:
         return postgresql.insert(table)

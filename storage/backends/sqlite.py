@@ -8,11 +8,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, func, select
+from sqlalchemy import Connection, Engine, Select, Table, create_engine, event, func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.dml import Insert
 
-from storage.backends import CHUNK, bound_rows
+from storage.backends import CHUNK, READ_ONLY, bound_rows
+from storage.errors import DatabaseError, NoDatabase
 
 try:
     import fcntl
@@ -23,6 +24,56 @@ except ImportError:  # not on Windows: one process at a time is then the user's 
 class SQLite:
     name = "sqlite"
     writer_threads = 1
+    optimize: str | None = "PRAGMA optimize"  # re-analyses only what changed enough
+
+    def create_engine(self, url: str, *, echo: bool, create: bool) -> Engine:
+        """WAL, a busy timeout, and the write lock taken at BEGIN by writers only."""
+        database = url.split(":///", 1)[-1]
+        if database and database != ":memory:" and create:
+            try:
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"cannot open database {database}: {exc.strerror or exc}") from None
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+
+        # pysqlite's own transaction handling defers BEGIN and then upgrades a reader to a writer,
+        # which is exactly what produces 'database is locked' under concurrent writers. Take the
+        # write lock up front instead (SQLAlchemy's documented recipe).
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            # Readers (engine.execution_options(procwatch_read_only=True)) begin deferred: they never take
+            # the write lock, so they neither wait for the crawler nor make it wait.
+            read_only = connection.get_execution_options().get(READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+        return engine
+
+    def check_writable(self, engine: Engine) -> None:
+        """A file the crawler could read but not write would fail at its first article instead."""
+        where = self.describe(engine)
+        if where == ":memory:":
+            return
+        path = Path(where)
+        if path.exists() and not os.access(path, os.W_OK):
+            raise DatabaseError(f"cannot open database {where}: the file is read-only")
+        if not path.exists() and not os.access(path.parent, os.W_OK):
+            raise DatabaseError(f"cannot open database {where}: cannot create a file in {path.parent}")
+
+    def check_exists(self, engine: Engine) -> None:
+        """The file must be there before it is connected to: connecting would create it."""
+        where = self.describe(engine)
+        if where != ":memory:" and not Path(where).is_file():
+            raise NoDatabase(f"no database at {where} (procwatch fetch or procwatch db upgrade creates one)")
 
     def upsert(self, table: Table) -> Insert:
         return sqlite.insert(table)

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from crawler.demo.mirror import Mirror, default_sites
 from crawler.demo.synthetic import bulk_site
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLES, KILLS = 200, 4
@@ -104,6 +105,20 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing_on_postgres(bulk_mir
     check_exactly_once(postgres_url)
 
 
+def crawled_since(db: str, moment: float) -> bool:
+    """The daemon recorded a crawl (of any source) after ``moment`` (a Unix time)."""
+    from datetime import UTC, datetime
+
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+            row = connection.execute("SELECT max(last_checked) FROM source_state").fetchone()
+    except sqlite3.Error:  # not created yet
+        return False
+    if not row or row[0] is None:
+        return False
+    return datetime.fromisoformat(row[0]).replace(tzinfo=UTC).timestamp() > moment
+
+
 def test_fetch_while_the_daemon_writes_to_the_same_sqlite_file(bulk_mirror, tmp_path) -> None:
     config = bulk_mirror.write_config(tmp_path / "sources.yaml", every="1s")
     db = str(tmp_path / "shared.sqlite3")
@@ -114,7 +129,7 @@ def test_fetch_while_the_daemon_writes_to_the_same_sqlite_file(bulk_mirror, tmp_
         text=True,
     )
     try:
-        time.sleep(1.5)
+        wait_until(lambda: crawled_since(db, 0.0), timeout=30, message="the daemon's first crawl")
         writers = [
             subprocess.Popen(
                 fetch_command(config, db), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -122,7 +137,8 @@ def test_fetch_while_the_daemon_writes_to_the_same_sqlite_file(bulk_mirror, tmp_
             for _ in range(3)
         ]
         results = [(w.wait(300), w.stderr.read()) for w in writers]
-        time.sleep(1)
+        after = time.time()
+        wait_until(lambda: crawled_since(db, after), timeout=30, message="a daemon crawl after the writers")
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(20) == 0
     finally:
@@ -230,7 +246,9 @@ def test_a_removal_survives_a_sigkill_right_after_the_list_snapshot_is_written(t
             process.send_signal(signal.SIGKILL)
             process.wait(30)
         server.delay = 0.0
-        later = subprocess.run([*command, "--no-recheck", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        later = subprocess.run(
+            [*command, "--no-recheck", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
         assert later.returncode == 0, later.stderr
         with sqlite3.connect(db) as connection:
             (status,) = connection.execute("SELECT status FROM article WHERE url = ?", (gone,)).fetchone()

@@ -10,7 +10,8 @@ import pytest
 from crawler.campaigns import extract_campaigns
 from crawler.dates import BEIJING
 from feeds.catalog import SourceCatalog
-from feeds.items import FeedQuery, campaign_items
+from feeds.items import FeedQuery
+from feeds.kinds.campaigns import campaign_items
 from storage import Store
 from storage.decide import Recording
 from tests.storage.test_repository import PAGE, Page

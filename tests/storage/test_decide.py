@@ -88,7 +88,7 @@ def test_a_visit_counter_edit_is_stored_but_not_reported() -> None:
     counted = replace(PAGE, body_text=PAGE.body_text + "浏览次数:12")
     holdings = Holdings(articles={PAGE.url: stored(replace(PAGE, body_text=PAGE.body_text + "浏览次数:3"))})
     (step,) = plan(counted, holdings=holdings).steps
-    assert isinstance(step, Edited) and not step.reported and "counter" in step.reason
+    assert isinstance(step, Edited) and not step.reported and "counter" in step.significance.reason
 
 
 def test_the_same_url_twice_in_a_batch_builds_on_the_first() -> None:

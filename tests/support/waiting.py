@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 
 async def until(condition: Callable[[], Any], seconds: float, *, in_thread: bool = False) -> bool:
     """Poll ``condition`` until it holds (True) or ``seconds`` pass (False). ``in_thread``: the check
-    blocks (a database query), so it runs off the event loop the daemon under test shares."""
+    blocks (a database query), so it runs off the event loop the daemon under test shares; a
+    coroutine function's result is awaited."""
     deadline = asyncio.get_running_loop().time() + seconds
-    while not (await asyncio.to_thread(condition) if in_thread else condition()):
+
+    async def holds() -> Any:
+        result = await asyncio.to_thread(condition) if in_thread else condition()
+        return await result if inspect.isawaitable(result) else result
+
+    while not await holds():
         if asyncio.get_running_loop().time() > deadline:
             return False
         await asyncio.sleep(0.05)

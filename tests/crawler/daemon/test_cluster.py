@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import procwatch
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parents[3]
@@ -47,11 +48,13 @@ def test_two_workers_share_the_sources_without_double_crawls(mirror, postgres_ur
     lists = {site_id: (mirror.servers[site_id], site.list_path) for site_id, site in mirror.sites.items()}
     try:
         started = time.monotonic()
-        # until every source was crawled a few times (however long a slow machine takes) ...
-        while min(server.requests[path] for server, path in lists.values()) < CRAWLS:
-            assert time.monotonic() - started < DEADLINE, "the workers did not crawl every source"
+
+        def crawled_enough() -> bool:
             assert all(worker.poll() is None for worker in workers), "a worker died"
-            time.sleep(0.1)
+            return min(server.requests[path] for server, path in lists.values()) >= CRAWLS
+
+        # until every source was crawled a few times (however long a slow machine takes) ...
+        wait_until(crawled_enough, timeout=DEADLINE, message="the workers crawl every source")
         elapsed = time.monotonic() - started
         for worker in workers:
             worker.send_signal(signal.SIGTERM)

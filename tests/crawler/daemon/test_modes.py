@@ -167,10 +167,10 @@ def test_sighup_reloads_sources_and_rebuilds_the_fetcher(mode: Mode, mirror, tmp
             async def sources() -> set[str]:
                 return set((await client.get("/healthz", headers={"Cache-Control": "no-cache"})).json()["sources"])
 
-            deadline = asyncio.get_running_loop().time() + 20
-            while await sources() != {"spp", "scjcy", "gszf"} and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.2)
-            assert await sources() == {"spp", "scjcy", "gszf"}  # removed sources leave health too
+            async def reloaded() -> bool:
+                return await sources() == {"spp", "scjcy", "gszf"}
+
+            assert await until(reloaded, 20)  # removed sources leave health too
             assert service.runtime.fetcher is not before and service.runtime.fetcher.user_agent == "procwatch-test/2"
             assert await until(all_crawled(mode.store, {"gszf"}), 30, in_thread=True)  # the new source is crawled
             config.write_text("sources: [oops\n")

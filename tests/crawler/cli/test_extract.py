@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from crawler.cli import app
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PAGES = ROOT / "tests" / "fixtures" / "pages"
 CORPUS = ROOT.parent / "shared" / "corpus"
 runner = CliRunner()

@@ -24,7 +24,7 @@ from feeds.build import build_feeds
 from storage import Store
 from tests.conftest import feed_catalog
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
+SHARED = Path(__file__).resolve().parents[4] / "shared"
 pytestmark = pytest.mark.skipif(
     not (SHARED / "eval" / "real").is_dir(), reason=f"real texts not found at {SHARED / 'eval' / 'real'}"
 )

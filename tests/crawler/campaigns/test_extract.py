@@ -14,7 +14,7 @@ from crawler.errors import ConfigError, LexiconError
 from crawler.validate import load
 from tests.support.cli import procwatch as cli
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHARED = ROOT.parent / "shared"
 SCORER = SHARED / "eval" / "score_campaigns.py"
 RULES_ONLY = CampaignExtractor(Lexicon())

@@ -14,7 +14,7 @@ from crawler.demo.server import Page, StaticServer
 from crawler.errors import ConfigError
 from tests.support.cli import procwatch
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ARTICLE = (
     '<html><head><meta charset="utf-8"><meta name="ArticleTitle" content="最高检发布典型案例">'
     '<meta name="PubDate" content="2026-11-20 10:00"></head><body><div class="TRS_Editor">'

@@ -18,7 +18,7 @@ from crawler.adapters import resolve
 from crawler.adapters.base import ListPage
 from crawler.config import parse_config
 
-LISTS = Path(__file__).resolve().parents[1] / "fixtures" / "lists"
+LISTS = Path(__file__).resolve().parents[2] / "fixtures" / "lists"
 
 
 def parse(fixture: str, url: str, adapter: str, *, backfill: int = 2) -> ListPage:

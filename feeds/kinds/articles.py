@@ -1,0 +1,88 @@
+"""The main feed and every source's and tag's: new articles and reported changes together."""
+
+from __future__ import annotations
+
+import html
+
+from feeds.catalog import SourceCatalog, feed_kind
+from feeds.items import (
+    SUMMARY_CHARS,
+    FeedItem,
+    FeedQuery,
+    beijing,
+    categories,
+    mark_names,
+)
+from feeds.kinds.changes import change_items
+from feeds.safety import feed_html, plain_text
+from storage import Store
+from storage.models import Article, ArticleVersion, Campaign, CampaignMention
+
+
+@feed_kind("articles", path="all", title="procwatch: 全部来源的新文章与修改", position=0)
+def new_and_changed_items(
+    store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
+) -> list[FeedItem]:
+    """New articles and reported changes together: the main feed, and every source's and tag's."""
+    items = article_items(store, catalog, query, source_ids) + change_items(store, catalog, query, source_ids)
+    return sorted(items, key=lambda i: i.published, reverse=True)[: query.limit]
+
+
+def article_items(
+    store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
+) -> list[FeedItem]:
+    articles = store.browse.latest_articles(query.limit, source_ids=source_ids, query=query.q, campaign=query.campaign)
+    versions = store.history.current_versions([a.id for a in articles if a.id is not None])
+    mentions = store.campaigns.mentions_for_versions([v.id for v in versions.values() if v.id is not None])
+    names = {s.id: s.name for s in catalog.sources}
+    items = []
+    for article in articles:
+        version = versions.get(article.id)
+        if version is None:
+            continue
+        found = mentions.get(version.id, [])
+        items.append(
+            FeedItem(
+                guid=article.url,
+                permalink=True,
+                title=plain_text(article.title) + (" 【已删除】" if article.status == "removed" else ""),
+                link=article.url,
+                published=beijing(article.published_at or article.first_seen),
+                updated=beijing(version.fetched_at),
+                html=_article_html(article, version, found, names, query.fulltext),
+                categories=categories(catalog, article.source_id, found),
+                author=plain_text(version.author or version.source_label or names.get(article.source_id, "")) or None,
+                source_id=article.source_id,
+            )
+        )
+    return items
+
+
+def _article_html(
+    article: Article,
+    version: ArticleVersion,
+    found: list[tuple[Campaign, CampaignMention]],
+    names: dict[str, str],
+    fulltext: bool,
+) -> str:
+    meta = [
+        f"来源:{html.escape(version.source_label)}" if version.source_label else "",
+        f"作者:{html.escape(version.author)}" if version.author else "",
+        html.escape(names.get(article.source_id, article.source_id)),
+    ]
+    parts = [f"<p><small>{' · '.join(m for m in meta if m)}</small></p>"]
+    campaign_names = [c.name for c, _ in found]
+    if fulltext:
+        parts += [f"<p>{mark_names(html.escape(line), campaign_names)}</p>" for line in version.body_text.split("\n")]
+    else:
+        summary = version.body_text.replace("\n", " ")
+        summary = summary[:SUMMARY_CHARS] + ("…" if len(summary) > SUMMARY_CHARS else "")
+        parts.append(f"<p>{mark_names(html.escape(summary), campaign_names)}</p>")
+    if found:
+        labels = []
+        for campaign, _ in found:
+            new = " <strong>新</strong>" if campaign.first_article_id == article.id and not campaign.baseline else ""
+            # 【】 shows in every reader, text-only ones included
+            labels.append(f"<mark>【{html.escape(campaign.name)}】</mark>{new}")
+        parts.append(f"<p>运动与提法:{'、'.join(labels)}</p>")
+    return feed_html("".join(parts))
