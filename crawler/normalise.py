@@ -15,11 +15,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from functools import lru_cache
-
-import opencc
 
 from crawler.chrome import is_chrome_line
+from storage.folding import to_simplified
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ"
@@ -56,20 +54,6 @@ def strip_pinyin(text: str) -> str:
         return _PINYIN_ANY.sub("", stripped)
     plain, count = _PINYIN_PLAIN.subn("", stripped)
     return plain if count >= PLAIN_PINYIN_MIN else stripped
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    if _SURROGATE.search(text):  # OpenCC works on UTF-8, which has no lone surrogates
-        text = _SURROGATE.sub("", text)
-    return _t2s().convert(text)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_attribution_line(line: str) -> bool:

@@ -12,6 +12,8 @@ from feeds.catalog import SourceCatalog, tags
 from feeds.errors import FilterError
 from feeds.items import MAX_LIMIT, FeedQuery, source_scope
 from storage.clock import BEIJING
+from storage.search_terms import QueryError
+from storage.search_terms import parse as parse_query
 
 MAX_ID = 2**63 - 1  # the largest id a database column holds; beyond it nothing can match
 _ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
@@ -109,8 +111,17 @@ def parse_filters(
         after = whole_number(raw_after)
         if after is None:
             raise FilterError(f"after: expected the id that ended the previous page, got {_short(raw_after)}")
+    q = params.get("q") or None
+    if q is not None:
+        try:  # the search language of storage.search_terms: checked here, one line when it cannot run
+            searched = parse_query(q)
+        except QueryError as exc:
+            raise FilterError(f"q: {exc}") from None
+        unknown = [t for t in searched.tags if t not in tags(catalog)]
+        if unknown:
+            raise FilterError(f"q: tag:{_short(unknown[0])}: no source has this tag (see /feeds)")
     return Filters(
-        q=params.get("q") or None,
+        q=q,
         source=source,
         tag=tag,
         tag_sources=tag_sources,

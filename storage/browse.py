@@ -69,7 +69,6 @@ class BrowseQueries(Repository):
         limit: int = 50,
         after: int | None = None,
         source_ids: Sequence[str] | None = None,
-        query: str | None = None,
         campaign: str | None = None,
         since: datetime | None = None,
     ) -> ArticlePage:
@@ -85,8 +84,6 @@ class BrowseQueries(Repository):
                 .where(Campaign.name == campaign)
             )
             statement = statement.where(col(Article.id).in_(mentioning))
-        if query:
-            statement = statement.where(col(Article.title).contains(query, autoescape=True))
         if since is not None:
             statement = statement.where(col(Article.published_at) >= since)
         with Session(self.read_engine, expire_on_commit=False) as session:
@@ -107,11 +104,24 @@ class BrowseQueries(Repository):
         limit: int = 50,
         *,
         source_ids: Sequence[str] | None = None,
-        query: str | None = None,
         campaign: str | None = None,
     ) -> list[Article]:
-        """Newest articles first (by publication date), optionally for some sources or one campaign."""
-        return self.search_articles(limit=limit, source_ids=source_ids, query=query, campaign=campaign).articles
+        """Newest articles first (by publication date), optionally for some sources or one campaign.
+        (Text is searched with store.search, over every version.)"""
+        return self.search_articles(limit=limit, source_ids=source_ids, campaign=campaign).articles
+
+    def articles_mentioning(self, name: str, article_ids: Sequence[int]) -> set[int]:
+        """Which of these articles mention the campaign ``name`` in some version."""
+        if not article_ids:
+            return set()
+        with Session(self.read_engine) as session:
+            return set(
+                session.exec(
+                    select(CampaignMention.article_id)
+                    .join(Campaign, col(Campaign.id) == CampaignMention.campaign_id)
+                    .where(Campaign.name == name, col(CampaignMention.article_id).in_(list(article_ids)))
+                ).all()
+            )
 
     def has_campaign(self, name: str) -> bool:
         with Session(self.read_engine) as session:
@@ -121,9 +131,7 @@ class BrowseQueries(Repository):
         """Articles procwatch first found since then, whatever their publication date (an article of
         2019 found today is news today)."""
         with Session(self.read_engine) as session:
-            return session.exec(
-                select(func.count()).select_from(Article).where(col(Article.first_seen) >= since)
-            ).one()
+            return session.exec(select(func.count()).select_from(Article).where(col(Article.first_seen) >= since)).one()
 
     def articles_per_source(self, source_id: str | None = None) -> dict[str, int]:
         """Articles stored per source (one source: an index range, not the whole table)."""

@@ -10,6 +10,7 @@ by their type, never by their message. The tree::
     │   ├── SchemaError                the schema does not match this procwatch
     │   │   └── RevisionMismatch       at another revision: db upgrade, or upgrade procwatch
     │   └── NoDatabase                 a read-only command pointed at nothing
+    ├── QueryError (ValueError)        a search query that cannot be run (storage.search_terms)
     ├── ConfigError                    sources.yaml or settings cannot be used (crawler)
     ├── AdapterNotFound (LookupError)  an adapter name no registry knows
     ├── LexiconError (ValueError)      a campaign lexicon that cannot be used
@@ -51,3 +52,7 @@ class RevisionMismatch(SchemaError):
 
 class NoDatabase(DatabaseError):
     """A command that only reads was pointed at a database that does not exist (it creates none)."""
+
+
+class QueryError(ProcwatchError, ValueError):
+    """A search that cannot be run; ``str()`` is one line saying why."""

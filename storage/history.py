@@ -124,14 +124,14 @@ class HistoryQueries(Repository):
         reported_only: bool = True,
         limit: int = 200,
         source_ids: Sequence[str] | None = None,
-        query: str | None = None,
+        article_ids: Sequence[int] | None = None,
     ) -> list[tuple[Event, Article]]:
         """Newest events first, each with its article."""
         statement = select(Event, Article).join(Article, col(Article.id) == Event.article_id)
         if source_ids is not None:
             statement = statement.where(col(Article.source_id).in_(list(source_ids)))
-        if query:
-            statement = statement.where(col(Article.title).contains(query, autoescape=True))
+        if article_ids is not None:  # e.g. the articles a search found
+            statement = statement.where(col(Event.article_id).in_(list(article_ids)))
         if since is not None:
             statement = statement.where(Event.at >= since)
         if kinds is not None:

@@ -6,7 +6,8 @@
 - ``store.history`` (:class:`~storage.history.HistoryQueries`): articles, versions, events, what is due;
 - ``store.browse`` (:class:`~storage.browse.BrowseQueries`): the web view's bounded reads;
 - ``store.campaigns`` (:class:`~storage.campaigns.CampaignRepository`): campaigns and their spread;
-- ``store.sources`` (:class:`~storage.sources.SourceRepository`): crawl state, lists, validators.
+- ``store.sources`` (:class:`~storage.sources.SourceRepository`): crawl state, lists, validators;
+- ``store.search`` (:class:`~storage.search.SearchQueries`): full-text search over every version.
 
 Every method is blocking. From async code there is one way to call any of them,
 ``await store.run(store.part.method, ...)``: a method that writes runs on the writer's threads, one
@@ -33,6 +34,7 @@ from storage.decide import Extracted, Outcome, Recording
 from storage.history import HistoryQueries
 from storage.mentions import FoundMention
 from storage.models import Article, ArticleVersion, Event, Republication
+from storage.search import SearchQueries
 from storage.sources import SourceRepository, Validators
 from storage.writer import ArchiveWriter
 
@@ -63,6 +65,7 @@ class Store:
         self.campaigns = CampaignRepository(engine)
         self.browse = BrowseQueries(engine, self.history, self.campaigns)
         self.sources = SourceRepository(engine)
+        self.search = SearchQueries(engine)
         self._executor = ThreadPoolExecutor(max_workers=backend(engine).writer_threads, thread_name_prefix="store")
         # Reads never queue behind writes (SQLite's WAL lets them run beside the writer).
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-read")

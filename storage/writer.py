@@ -69,6 +69,7 @@ from storage.models import (
 )
 from storage.retry import in_retried_transaction
 from storage.sanitize import ensure_sanitized
+from storage.search_terms import document_tokens
 from storage.similarity import from_bytes, to_bytes
 from storage.sources import Validators
 
@@ -395,6 +396,9 @@ class _Batch:
         ids = self._insert(VERSION, [row for _, row in made], ids=True)
         for (version, _), version_id in zip(made, ids, strict=True):
             version.id = version_id
+        # searchable in the same transaction as it is stored
+        tokens = [(version.id, document_tokens(f"{row['title']}\n{row['body_text']}")) for version, row in made]
+        self.db.search_insert(self.connection, cast(list[tuple[int, str]], tokens))
 
     @staticmethod
     def _version_row(page: Extracted, article: ArticleRef, version: VersionRef, change_chars: int) -> dict[str, Any]:

@@ -34,7 +34,8 @@ from crawler.campaigns.boundary import (
 )
 from crawler.campaigns.lexicon import Lexicon, builtin_lexicon
 from crawler.campaigns.rules import NameRules, name_rules
-from crawler.normalise import strip_pinyin, to_simplified
+from crawler.normalise import strip_pinyin
+from storage.folding import to_simplified
 from storage.kinds import CampaignKind
 
 CAMPAIGN, FORMULATION = CampaignKind.campaign, CampaignKind.formulation

@@ -32,7 +32,7 @@ NEW_LEXICON_FILE = "# procwatch lexicon: your own names; `procwatch campaigns ac
 
 def lexicon_key(name: str) -> str:
     """The form names are compared in: Simplified, the enumeration comma and the comma alike."""
-    from crawler.normalise import to_simplified  # OpenCC: loaded when a lexicon is, not when this module is
+    from storage.folding import to_simplified  # OpenCC: loaded when a lexicon is, not when this module is
 
     return to_simplified(name.strip()).replace("，", "、").replace(",", "、")
 

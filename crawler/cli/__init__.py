@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from crawler.cli import article, campaigns, changes, check, db, demo, extract, feeds, fetch, run, sources  # noqa: F401  (register the commands)
+from crawler.cli import (  # noqa: F401  (register the commands)
+    article,
+    campaigns,
+    changes,
+    check,
+    db,
+    demo,
+    extract,
+    feeds,
+    fetch,
+    run,
+    search,
+    sources,
+)
 from crawler.cli.app import app
 
 app.add_typer(db.db_app, name="db")

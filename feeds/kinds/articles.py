@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from feeds.catalog import SourceCatalog, feed_kind
+from feeds.catalog import SourceCatalog, feed_kind, tags
 from feeds.items import (
     SUMMARY_CHARS,
     FeedItem,
@@ -31,7 +31,14 @@ def new_and_changed_items(
 def article_items(
     store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
 ) -> list[FeedItem]:
-    articles = store.browse.latest_articles(query.limit, source_ids=source_ids, query=query.q, campaign=query.campaign)
+    if query.q:  # every version's title and body, in the search language (storage.search_terms)
+        hits = store.search.search(query.q, limit=query.limit, source_ids=source_ids, tags=tags(catalog)).hits
+        articles = [hit.article for hit in hits]
+        if query.campaign:
+            mentioning = store.browse.articles_mentioning(query.campaign, [a.id for a in articles])
+            articles = [a for a in articles if a.id in mentioning]
+    else:
+        articles = store.browse.latest_articles(query.limit, source_ids=source_ids, campaign=query.campaign)
     versions = store.history.current_versions([a.id for a in articles if a.id is not None])
     mentions = store.campaigns.mentions_for_versions([v.id for v in versions.values() if v.id is not None])
     names = {s.id: s.name for s in catalog.sources}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 
-from feeds.catalog import SourceCatalog, feed_kind
+from feeds.catalog import SourceCatalog, feed_kind, tags
 from feeds.diff import diff_html
 from feeds.items import (
     DIFF_TEXT_CAP,
+    MAX_LIMIT,
     SUMMARY_CHARS,
     FeedItem,
     FeedQuery,
@@ -27,8 +28,14 @@ def change_items(
 ) -> list[FeedItem]:
     if query.campaign:
         return []
+    found = None
+    if query.q:  # changes of the articles a search finds (every version's text, storage.search_terms)
+        found = [
+            hit.article.id
+            for hit in store.search.search(query.q, limit=MAX_LIMIT, source_ids=source_ids, tags=tags(catalog)).hits
+        ]
     rows = store.history.events(
-        kinds=list(_KIND_LABEL), reported_only=True, limit=query.limit, source_ids=source_ids, query=query.q
+        kinds=list(_KIND_LABEL), reported_only=True, limit=query.limit, source_ids=source_ids, article_ids=found
     )
     version_ids = [e.version_id for e, _ in rows if e.version_id]
     versions = store.history.versions_by_id(version_ids)

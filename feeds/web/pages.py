@@ -219,11 +219,12 @@ class WebView:
 
     def articles(self, params: Mapping[str, str]) -> Page:
         filters = self._filters(params)
+        if filters.q:
+            return self._search(filters, params)
         page = self.store.browse.search_articles(
             limit=filters.limit,
             after=filters.after,
             source_ids=filters.source_ids,
-            query=filters.q,
             campaign=filters.campaign,
             since=filters.since,
         )
@@ -237,6 +238,34 @@ class WebView:
         }
         feed = "/all.xml" + ("?" + urlencode(feed_params) if feed_params else "")
         return Page("articles.html", context, [("这些文章", feed)])
+
+    def _search(self, filters: Filters, params: Mapping[str, str]) -> Page:
+        """Every version's title and body, in the search language (storage.search_terms)."""
+        assert filters.q is not None
+        query = filters.q + (f" since:{filters.since.astimezone(BEIJING):%Y-%m-%d}" if filters.since else "")
+        found = self.store.search.search(
+            query, limit=filters.limit, before=filters.after, source_ids=filters.source_ids
+        )
+        hits = found.hits
+        if filters.campaign:
+            mentioning = self.store.browse.articles_mentioning(filters.campaign, [h.article.id for h in hits])
+            hits = [h for h in hits if h.article.id in mentioning]
+        names = self._names()
+        rows = []
+        for hit in hits:
+            row = _article(hit.article, names)
+            row["snippet"] = list(hit.snippet) if hit.snippet else None
+            row["found_in"] = hit.versions_label if not hit.current else None  # text an edit removed
+            row["found_versions"] = hit.matching
+            rows.append(row)
+        feed_params = {k: v for k, v in params.items() if k in ("q", "source", "tag", "campaign") and v}
+        context = {
+            "filters": {k: params.get(k, "") for k in ("q", "source", "tag", "campaign", "since")},
+            "articles": rows,
+            "next": _next_link("/articles", params, found.next_cursor),
+            "choices": {"sources": sorted(names.items()), "tags": list(tags(self.sources()))},
+        }
+        return Page("articles.html", context, [("这些文章", "/all.xml?" + urlencode(feed_params))])
 
     def article(self, article_id: int, params: Mapping[str, str]) -> Page:
         if article_id > MAX_ID:  # no database holds such an id (and SQLite would overflow asking)

@@ -10,10 +10,15 @@ import functools
 import importlib
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Connection, Engine, Select, Table
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
+
+if TYPE_CHECKING:
+    from storage.search_terms import Query
 
 CHUNK = 500  # values per IN (...): well inside every database's limit on bound parameters
 READ_ONLY = "procwatch_read_only"  # execution option of the engine that only reads
@@ -49,6 +54,12 @@ class Backend(Protocol):
 
     def describe(self, engine: Engine) -> str:
         """The database as the user named it, without a password."""
+
+    def search_insert(self, connection: Connection, rows: list[tuple[int, str]]) -> None:
+        """Index versions: (version id, its tokens, storage.search_terms.document_tokens)."""
+
+    def search_source(self, query: Query) -> tuple[FromClause, ColumnElement[int], ColumnElement[bool]]:
+        """The search index as a FROM item, its version-id column and the condition matching ``query``."""
 
 
 def bound_rows(

@@ -6,11 +6,28 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Table, any_, bindparam, create_engine, func, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    column,
+    create_engine,
+    func,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
 
 from storage.backends import bound_rows
+from storage.search_terms import Query, tsquery
 
 SCHEMA_LOCK_KEY = 0x70726F63  # "proc": the advisory lock that serialises schema creation
 
@@ -95,6 +112,18 @@ class PostgreSQL:
 
     def describe(self, engine: Engine) -> str:
         return engine.url.set(drivername=engine.url.get_backend_name()).render_as_string(hide_password=True)
+
+    def search_insert(self, connection: Connection, rows: list[tuple[int, str]]) -> None:
+        if rows:
+            connection.exec_driver_sql(
+                "INSERT INTO version_search (version_id, document) VALUES (%s, to_tsvector('simple', %s))", rows
+            )
+
+    def search_source(self, query: Query) -> tuple[FromClause, ColumnElement[int], ColumnElement[bool]]:
+        """A tsvector of the tokens under a GIN index; the 'simple' configuration keeps every token."""
+        index = table("version_search", column("version_id", Integer), column("document"))
+        condition = index.c.document.op("@@")(func.to_tsquery("simple", tsquery(query)))
+        return index, index.c.version_id, condition
 
 
 BACKEND = PostgreSQL()

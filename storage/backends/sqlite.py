@@ -6,14 +6,30 @@ import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Select, Table, create_engine, event, func, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    Select,
+    Table,
+    column,
+    create_engine,
+    event,
+    func,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
 
 from storage.backends import CHUNK, READ_ONLY, bound_rows
 from storage.errors import DatabaseError, NoDatabase
+from storage.search_terms import Query, fts5_match
 
 try:
     import fcntl
@@ -128,6 +144,16 @@ class SQLite:
 
     def describe(self, engine: Engine) -> str:
         return engine.url.database or ":memory:"
+
+    def search_insert(self, connection: Connection, rows: list[tuple[int, str]]) -> None:
+        if rows:
+            connection.exec_driver_sql("INSERT INTO version_search (rowid, tokens) VALUES (?, ?)", rows)
+
+    def search_source(self, query: Query) -> tuple[FromClause, ColumnElement[int], ColumnElement[bool]]:
+        """FTS5 (a contentless table keyed by version id): MATCH, newest first by rowid, as it stores them."""
+        index = table("version_search", column("rowid", Integer))
+        condition = text("version_search MATCH :match").bindparams(match=fts5_match(query))
+        return index, index.c.rowid, cast(ColumnElement[bool], condition)
 
 
 BACKEND = SQLite()

@@ -202,6 +202,8 @@ def test_the_upgrade_dates_existing_campaigns_by_the_version_that_mentioned_them
     from storage.db import upgrade
 
     engine = store.engine
+    with engine.begin() as connection:  # the search index is no model: dropped by name
+        connection.execute(text("DROP TABLE IF EXISTS version_search"))
     SQLModel.metadata.drop_all(engine)
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE alembic_version"))

@@ -73,7 +73,8 @@ def test_navigation_search_and_the_diff_view(browser_page, served, archive, tmp_
     page.click("button[type=submit]")
     assert page.url.startswith(served + "/articles?q=")
     titles = page.locator("table a[href^='/articles/']").all_inner_texts()
-    assert titles and all("护企" in title for title in titles)
+    found = page.locator("table mark").all_inner_texts()  # each result shows where its text has the words
+    assert titles and len(found) == len(titles) and set(found) == {"护企"}
     page.goto(served + "/")
     page.locator("table .badge.edited").first.locator("xpath=../..").locator("a").first.click()
     assert page.locator(".diff-inline ins").first.inner_text() == NEW.removeprefix("专项行动")

@@ -147,3 +147,13 @@ def test_a_crawl_with_a_failed_page_shows_degraded_not_ok(mirror, sqlite_store, 
     rows = {s["id"]: s for s in web.get("/sources.json").json()["sources"]}
     assert rows["spp"]["status"] == "degraded" and rows["spp"]["consecutive_failures"] == 0
     assert 'class="degraded"' in web.get("/sources").text
+
+
+def test_search_shows_where_each_article_has_the_words_and_in_which_versions(web, archive) -> None:
+    added = NEW.removeprefix(OLD)  # what the edit added: only the newer version has it
+    rows = web.get(f"/articles.json?q={quote(added)}").json()["articles"]
+    (row,) = [a for a in rows if a["url"] == archive.edited_url]
+    assert row["found_versions"] == [2] and row["found_in"] is None  # the current version has it
+    assert row["snippet"][1] == added
+    assert f"<mark>{added}</mark>" in web.get(f"/articles?q={quote(added)}").text
+    assert web.get("/articles?q=-护企").status_code == 400  # nothing to look for: one line
