@@ -32,6 +32,8 @@ def test_quick_benchmark_prints_every_figure() -> None:
         "campaigns | throughput",
         "/all.xml p50",
         "links in one <div>",
+        "rare term (one article)",
+        "index size per version",
     ):
         assert figure in measures, figure
     assert "machine:" in result.stdout
