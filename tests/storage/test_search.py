@@ -20,6 +20,18 @@ def page(n: int, body: str, title: str = "最高检召开党组会", day: int = 
     return Page(URL.format(n), f"{title}{n}", body, published_at=datetime(2024, 7, day, 9, tzinfo=BEIJING))
 
 
+def every_page(store: Store, query: str, limit: int) -> list[str]:
+    """The URLs of all pages of a search, following next_cursor."""
+    seen, before = [], None
+    for _ in range(50):
+        result = store.search.search(query, limit=limit, before=before)
+        seen += [hit.article.url for hit in result.hits]
+        if result.next_cursor is None:
+            return seen
+        before = result.next_cursor
+    raise AssertionError("the pages never ended")
+
+
 def urls(store: Store, query: str, **options) -> list[str]:
     return [hit.article.url for hit in store.search.search(query, **options).hits]
 
@@ -81,13 +93,7 @@ def test_pages_follow_one_another_without_repeating_an_article(store: Store) -> 
     for n in range(7):
         store.writer.record("spp", page(n, f"第{n}次会议部署检察护企工作。"))
     store.writer.record("spp", page(2, "第2次会议部署检察护企工作。更正。"))  # article 2 matches twice, newest
-    seen, before = [], None
-    while True:
-        result = store.search.search("检察护企", limit=3, before=before)
-        seen += [hit.article.url for hit in result.hits]
-        if result.next_cursor is None:
-            break
-        before = result.next_cursor
+    seen = every_page(store, "检察护企", 3)
     assert seen[0] == URL.format(2) and sorted(seen) == sorted(URL.format(n) for n in range(7))
 
 
@@ -127,11 +133,5 @@ def test_an_article_matching_in_old_and_new_versions_does_not_end_the_pages_earl
     for n in range(1, 12):
         store.writer.record("spp", page(n, f"第{n}次会议部署检察护企工作。"))
     store.writer.record("spp", page(0, "第0次会议部署检察护企工作。更正。"))  # article 0: its oldest and newest match
-    seen, before = [], None
-    for _ in range(30):
-        result = store.search.search("检察护企", limit=1, before=before)
-        seen += [hit.article.url for hit in result.hits]
-        if result.next_cursor is None:
-            break
-        before = result.next_cursor
+    seen = every_page(store, "检察护企", 1)
     assert seen[0] == URL.format(0) and sorted(seen) == sorted(URL.format(n) for n in range(12))
