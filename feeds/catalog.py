@@ -28,7 +28,7 @@ class FeedKind:
     position: int  # where its feed is listed (OPML, index): lowest first
 
 
-#: every feed kind, in the order their feeds are listed
+#: every feed kind by name; ``position`` orders their feeds in the OPML and the index
 KINDS: dict[str, FeedKind] = {}
 _loaded = False
 
