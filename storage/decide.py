@@ -304,7 +304,6 @@ class Plan:
     """What to write for a batch: one step per page, in the batch's order."""
 
     steps: list[Step]
-    now: datetime
     #: articles found to be later copies of an article new in this batch (``original`` set), once each
     relinked: list[ArticleRef]
 
@@ -447,4 +446,4 @@ def decide(
     writer computed already to look up band holders, by URL."""
     decider = _Decider(holdings, fingerprints or {}, now)
     steps: list[Step] = [decider.step(r) for r in recordings]
-    return Plan(steps, now, list(decider.relinked.values()))
+    return Plan(steps, list(decider.relinked.values()))

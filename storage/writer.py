@@ -249,7 +249,7 @@ class _Batch:
         }
         self._load_refs([*first.values(), *candidates, *(article_id for _, article_id, _ in copies)])
         held.copies = {url: KnownCopy(self.refs[article_id], score) for url, article_id, score in copies}
-        held.first_with_hash = {h: self.refs[a].root() for h, a in first.items()}
+        held.first_with_hash = {h: self.refs[a] for h, a in first.items()}  # decide() follows it to the root
         held.band_holders = {k: [self.refs[a] for a in ids if a in candidates] for k, ids in holders.items()}
         query = select(SIGNATURE.c.article_id, SIGNATURE.c.minhash)
         held.signatures = {a: from_bytes(m) for a, m in self._where_in(query, SIGNATURE.c.article_id, candidates)}
