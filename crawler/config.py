@@ -227,9 +227,89 @@ class Settings(_Strict):
         return [(b.younger_than, b.every) for b in bands]
 
 
+class Trigger(StrEnum):
+    """What a notification rule reacts to."""
+
+    published = "published"  # a new article
+    edited = "edited"  # an edit worth reporting (not a changed date line or counter)
+    removed = "removed"
+    restored = "restored"
+    campaign = "campaign"  # a campaign named in a source for the first time (after its first crawl)
+    emerging = "emerging"  # a name `campaigns emerging` proposes
+    failing = "failing"  # a source failed ``failing_after`` runs in a row
+    recovered = "recovered"  # ... and then succeeded
+
+
+ARTICLE_TRIGGERS = (Trigger.published, Trigger.edited, Trigger.removed, Trigger.restored)
+_HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _quiet_hours(value: str) -> str:
+    if not _HOURS.match(value.strip()):
+        raise ValueError(f"expected Beijing hours like '22:00-07:00', got {value!r}")
+    return value.strip()
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression ({exc}): {value!r}") from None
+    return value
+
+
+class Rule(_Strict):
+    """When to tell whom: triggers, filters, and immediate or digest delivery."""
+
+    name: Slug
+    events: list[Trigger] = Field(default_factory=lambda: list(ARTICLE_TRIGGERS), min_length=1)
+    to: list[str] = Field(min_length=1, description="names of destinations")
+    sources: list[str] = Field(default_factory=list, description="only these sources (ids)")
+    tags: list[str] = Field(default_factory=list, description="only sources with one of these tags")
+    levels: list[Level] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+    match: str | None = Field(None, description="the search query language, on title and body")
+    regex: Annotated[str, AfterValidator(_regex)] | None = Field(None, description="on title and body")
+    failing_after: int = Field(3, ge=1, le=1000, description="failed runs in a row that make a source 'failing'")
+    digest: Duration | None = Field(None, description="collect into one message this often (none: at once)")
+    quiet_hours: Annotated[str, AfterValidator(_quiet_hours)] | None = None
+
+    @property
+    def quiet(self) -> tuple[int, int] | None:
+        """Quiet hours as minutes after Beijing midnight (start, end); None: never quiet."""
+        if self.quiet_hours is None:
+            return None
+        h1, m1, h2, m2 = (int(g) for g in _HOURS.match(self.quiet_hours).groups())  # type: ignore[union-attr]
+        return h1 * 60 + m1, h2 * 60 + m2
+
+
+class Notify(_Strict):
+    """Destinations (apprise URLs, by name) and the rules that send to them."""
+
+    destinations: dict[Slug, str] = Field(
+        default_factory=dict,
+        description="apprise URLs (mailto://, json://, ntfy://, tgram:// ...); ${VAR} from the environment",
+    )
+    rules: list[Rule] = Field(default_factory=list)
+    link: HttpUrl | None = Field(None, description="the web view's address for links in messages")
+    news_within: Duration = Field(
+        timedelta(days=7),
+        description="a new article dated longer than this before procwatch found it is history (an old list"
+        " page read for the first time): stored and in the feeds, not announced",
+    )
+    attempts: int = Field(8, ge=1, le=100, description="sends of one message before it is given up")
+    retry: Duration = Field(timedelta(seconds=30), description="the pause after a failed send; doubles, at most 1h")
+    timeout: Duration = timedelta(seconds=30)
+    lease: Duration = Field(
+        timedelta(minutes=10),
+        description="how long a send that never reported back is left before another sender retries it",
+    )
+
+
 class Config(_Strict):
     sources: list[Source] = Field(default_factory=list)
     settings: Settings = Field(default_factory=Settings)
+    notify: Notify = Field(default_factory=Notify)
     include: list[str] = Field(
         default_factory=list, description="further files of sources (glob patterns, relative to this file)"
     )
@@ -401,8 +481,10 @@ def _check_size(root: yaml.Node | None, name: str) -> None:
         seen += 1
         if seen > MAX_CONFIG_NODES or depth > MAX_CONFIG_DEPTH:
             line = node.start_mark.line + 1
-            what = f"more than {MAX_CONFIG_NODES:,} values once aliases are expanded" if seen > MAX_CONFIG_NODES else (
-                f"nested deeper than {MAX_CONFIG_DEPTH} levels"
+            what = (
+                f"more than {MAX_CONFIG_NODES:,} values once aliases are expanded"
+                if seen > MAX_CONFIG_NODES
+                else (f"nested deeper than {MAX_CONFIG_DEPTH} levels")
             )
             raise ConfigError([ConfigIssue(name, line, "", f"{what}; a sources file is not that big")])
         if isinstance(node, yaml.MappingNode):

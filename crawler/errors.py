@@ -117,3 +117,7 @@ class RetryableCrawlError(ProcwatchError):
 
 class ClusterError(ProcwatchError):
     """Cluster mode cannot start (wrong database, schema missing, bad tick)."""
+
+
+class DeliveryError(ProcwatchError):
+    """A notification a destination did not take; ``str()`` is one line saying why."""

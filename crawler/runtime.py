@@ -113,6 +113,7 @@ class Runtime:
         # failures the database could not take (disk full, database gone): kept here so that health
         # still shows them and the back-off still applies, until a crawl succeeds again
         self._unrecorded: dict[str, _Unrecorded] = {}
+        self.on_change: list[Callable[[], None]] = []  # called after a crawl or re-check recorded something
 
     # -- life cycle ---------------------------------------------------------------------------------
 
@@ -258,7 +259,7 @@ class Runtime:
         else:
             log.warning("%s: failed: %s", source_id, "; ".join(report.list_errors)[:500])
         if report.changed_anything:
-            await self.rebuild_feeds()
+            await self._changed()
         if raise_retryable and report.retryable:
             raise RetryableCrawlError(f"{source_id}: {'; '.join(report.list_errors)[:500]}")
         return report
@@ -331,8 +332,14 @@ class Runtime:
             log.exception("re-check failed")
             return []
         if any(r.changed_anything for r in reports):
-            await self.rebuild_feeds()
+            await self._changed()
         return reports
+
+    async def _changed(self) -> None:
+        """Something was recorded: tell who listens (the notifier), then write the static feeds."""
+        for listener in self.on_change:
+            listener()
+        await self.rebuild_feeds()
 
     async def rebuild_feeds(self) -> None:
         """Write the static feeds (``--feeds-out``) after a change; the server reads the database itself."""
@@ -354,12 +361,17 @@ class Runtime:
         try:
             # health must answer, and say so, when the database cannot: also when it says nothing at all
             # (a stopped proxy); the one reader thread keeps stuck reads from piling up threads
-            states = _HEALTH_READER.submit(self.store.sources.source_states).result(timeout=HEALTH_DATABASE_TIMEOUT)
+            names = list(self.config.notify.destinations)
+            read = _HEALTH_READER.submit(
+                lambda: (self.store.sources.source_states(), self.store.outbox.destinations(names))
+            )
+            states, destinations = read.result(timeout=HEALTH_DATABASE_TIMEOUT)
         except FutureTimeout:
-            states = {}
+            states, destinations = {}, {}
             database_error = f"the database did not answer within {HEALTH_DATABASE_TIMEOUT:.0f} s"
         except Exception as exc:
-            states, database_error = {}, f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+            states, destinations = {}, {}
+            database_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
         enabled = [s.id for s in self.config.enabled_sources]
         upcoming = next_runs(enabled)
 
@@ -371,7 +383,7 @@ class Runtime:
                 entry["last_error"] = unrecorded.error
                 entry["backoff_until"] = beijing_iso(unrecorded.backoff_until)
 
-        return health_report(states, enabled, database_error=database_error, amend=amend)
+        return health_report(states, enabled, database_error=database_error, amend=amend, destinations=destinations)
 
 
 def recheck_budget(articles: int, bound: timedelta, every: timedelta) -> int:

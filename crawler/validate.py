@@ -27,6 +27,40 @@ def check_config(config: Config) -> list[ConfigIssue]:
             exists(source.adapter, search=search_path(config))
         except AdapterNotFound as exc:
             issues.append(config.issue(("sources", index, "adapter"), str(exc)))
+    return issues + _notify_issues(config)
+
+
+def _notify_issues(config: Config) -> list[ConfigIssue]:
+    """Every destination is a URL apprise can send to; every rule names destinations and sources that
+    exist, and its ``match`` is a query the search language runs."""
+    from crawler.notify.destinations import problem
+    from storage.errors import QueryError
+    from storage.search_terms import parse
+
+    notify, issues = config.notify, []
+    for name, url in notify.destinations.items():
+        if (why := problem(url)) is not None:
+            issues.append(config.issue(("notify", "destinations", name), why))
+    known = {source.id for source in config.sources}
+    for index, rule in enumerate(notify.rules):
+        for position, name in enumerate(rule.to):
+            if name not in notify.destinations:
+                listed = ", ".join(notify.destinations) or "none is defined under notify.destinations"
+                issues.append(
+                    config.issue(("notify", "rules", index, "to", position), f"no destination {name!r} ({listed})")
+                )
+        for position, source_id in enumerate(rule.sources):
+            if source_id not in known:
+                issues.append(config.issue(("notify", "rules", index, "sources", position), f"no source {source_id!r}"))
+        if rule.match is not None:
+            try:
+                parse(rule.match)
+            except QueryError as exc:
+                issues.append(config.issue(("notify", "rules", index, "match"), str(exc)))
+    names = [rule.name for rule in notify.rules]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            issues.append(config.issue(("notify", "rules", index, "name"), f"duplicate rule name {name!r}"))
     return issues
 
 
@@ -37,8 +71,6 @@ def load(path: str | Path | None = None) -> Config:
     if issues:
         raise ConfigError(issues)
     return config
-
-
 
 
 def search_path(config: Config) -> list[Path]:

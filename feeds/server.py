@@ -159,7 +159,11 @@ def create_app(
 
     def stored_health() -> dict[str, Any]:
         """Without a daemon in this process: what the database says of each configured source."""
-        return health_report(store.sources.source_states(), [source.id for source in sources().sources])
+        return health_report(
+            store.sources.source_states(),
+            [source.id for source in sources().sources],
+            destinations=store.outbox.destinations(),
+        )
 
     async def healthz(request: Request) -> Response:
         return JSONResponse(await health_cache.get("health", health or stored_health))

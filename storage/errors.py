@@ -27,6 +27,7 @@ by their type, never by their message. The tree::
     ├── ExtractionError (ValueError)   not an article page at all
     ├── RetryableCrawlError            a scheduled crawl a later attempt can fix
     ├── ClusterError                   cluster mode cannot start
+    ├── DeliveryError                  a notification a destination did not take (crawler.notify)
     ├── FilterError (ValueError)       a feed or web query parameter that is wrong (feeds)
     └── NotFound                       a web view page for something not stored
 """

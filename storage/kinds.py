@@ -24,3 +24,20 @@ class CampaignKind(StrEnum):
 
     campaign = "campaign"
     formulation = "formulation"
+
+
+class NoticeKind(StrEnum):
+    """What an outbox entry tells (crawler.config.Trigger names the same, for rules)."""
+
+    published = "published"
+    edited = "edited"
+    removed = "removed"
+    restored = "restored"
+    campaign = "campaign"
+    emerging = "emerging"
+    failing = "failing"
+    recovered = "recovered"
+
+
+#: the events of the archive a reader is told of (a republication is shown with its original instead)
+TOLD_EVENTS = frozenset({NoticeKind.published, NoticeKind.edited, NoticeKind.removed, NoticeKind.restored})

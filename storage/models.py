@@ -212,6 +212,47 @@ class CampaignSource(SQLModel, table=True):
     context: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
+class Outbox(SQLModel, table=True):
+    """Something to tell people about, written in the transaction that recorded it (so a crash can
+    neither lose it nor tell it twice); the notifier turns it into deliveries by the rules."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_undispatched", "dispatched_at", "id"),)
+
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed
+    key: str = Field(max_length=200, unique=True)  # what it is about, once: 'event:12', 'campaign:3:spp' ...
+    kind: str = Field(max_length=16)  # a crawler.config.Trigger
+    source_id: str | None = Field(default=None, max_length=64)
+    event_id: int | None = Field(default=None, foreign_key="event.id")
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    count: int | None = None  # failing: failures in a row; recovered: those before the success
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    at: datetime = _ts(nullable=False)
+    dispatched_at: datetime | None = _ts()
+
+
+class Delivery(SQLModel, table=True):
+    """One outbox entry sent to one destination by one rule: pending, sending (claimed until
+    ``lease_until``), sent or failed (given up after the rule's attempts)."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("outbox_id", "rule", "destination", name="uq_delivery_outbox_rule_destination"),
+        Index("ix_delivery_due", "status", "due_at"),
+    )
+
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed
+    outbox_id: int = Field(foreign_key="outbox.id", index=True)
+    rule: str = Field(max_length=64)
+    destination: str = Field(max_length=64)
+    status: str = Field(default="pending", max_length=16)
+    due_at: datetime = _ts(nullable=False)
+    attempts: int = 0
+    lease_until: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
 TRUNCATED = "…"
 
 

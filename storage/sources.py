@@ -14,7 +14,9 @@ from sqlmodel import Session, select
 
 from storage.base import Repository, writes
 from storage.clock import beijing_iso, utcnow
+from storage.kinds import NoticeKind
 from storage.models import HttpValidator, Listing, SourceState
+from storage.outbox import enqueue
 
 #: a back-off policy: how long a source waits after its n-th consecutive failure
 BackoffPolicy = Callable[[int], timedelta]
@@ -54,10 +56,12 @@ def health_report(
     *,
     database_error: str | None = None,
     amend: Callable[[str, dict[str, Any]], None] | None = None,
+    destinations: Mapping[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The health of ``source_ids`` from their stored states (times in Beijing time), for /healthz and
     the web view, whoever serves them; ``amend`` adds what only a running daemon knows (its next runs,
-    failures it could not record) to a source's entry before its verdict is drawn."""
+    failures it could not record) to a source's entry before its verdict is drawn. ``destinations``
+    (storage.outbox): a notification destination that fails makes the whole degraded."""
     sources: dict[str, dict[str, Any]] = {}
     for source_id in source_ids:
         state = states.get(source_id)
@@ -73,11 +77,18 @@ def health_report(
         entry["status"] = source_verdict(entry["consecutive_failures"], entry["last_error"])
         sources[source_id] = entry
     verdicts = [entry["status"] for entry in sources.values()]
+    notifications = {
+        name: {**entry, "last_sent": beijing_iso(entry.get("last_sent"))}
+        for name, entry in (destinations or {}).items()
+    }
+    failing_destinations = [name for name, entry in notifications.items() if entry["status"] == "failing"]
     return {
-        "status": overall_verdict(verdicts, database_error),
+        "status": overall_verdict(verdicts + ["degraded"] * len(failing_destinations), database_error),
         "database_error": database_error,
         "sources": sources,
         "failing_sources": verdicts.count("failing"),
+        "notifications": notifications,
+        "failing_destinations": failing_destinations,
     }
 
 
@@ -144,10 +155,14 @@ class SourceRepository(Repository):
     ) -> SourceState:
         """Update a source's health after one crawl; a failure sets ``backoff_until`` by the caller's policy."""
         at = at or utcnow()
-        if ok:  # the common case, once per source and run: one statement, no ORM object
+        if ok:  # the common case, once per source and run, a healthy source: one statement, no ORM object
             table = SourceState.__table__  # type: ignore[attr-defined]
             healthy = {"last_checked": at, "last_success": at, "consecutive_failures": 0, "last_error": error}
-            statement = update(table).where(table.c.source_id == source_id).values(**healthy, backoff_until=None)
+            statement = (
+                update(table)
+                .where(table.c.source_id == source_id, table.c.consecutive_failures == 0)
+                .values(**healthy, backoff_until=None)
+            )
             with self.transaction() as session:
                 row = session.execute(statement.returning(*table.c)).mappings().first()
             if row is not None:
@@ -155,6 +170,7 @@ class SourceRepository(Repository):
         with self.transaction() as session:
             state = session.get(SourceState, source_id) or SourceState(source_id=source_id)
             state.last_checked = at
+            failures = state.consecutive_failures
             if ok:
                 state.last_success, state.consecutive_failures = at, 0
                 state.last_error, state.backoff_until = error, None
@@ -163,6 +179,25 @@ class SourceRepository(Repository):
                 state.last_error = error
                 state.backoff_until = at + backoff(state.consecutive_failures) if backoff else None
             session.add(state)
+            # told in the same transaction: each failed run (rules pick the one that makes their streak),
+            # and a recovery with the streak it ends
+            if not ok or failures:
+                streak = state.consecutive_failures if not ok else failures
+                kind = NoticeKind.failing if not ok else NoticeKind.recovered
+                started = at.isoformat()
+                enqueue(
+                    session.connection(),
+                    [
+                        {
+                            "key": f"{kind}:{source_id}:{started}",
+                            "kind": str(kind),
+                            "source_id": source_id,
+                            "count": streak,
+                            "note": error,
+                            "at": at,
+                        }
+                    ],
+                )
             return state
 
     @writes

@@ -7,7 +7,8 @@
 - ``store.browse`` (:class:`~storage.browse.BrowseQueries`): the web view's bounded reads;
 - ``store.campaigns`` (:class:`~storage.campaigns.CampaignRepository`): campaigns and their spread;
 - ``store.sources`` (:class:`~storage.sources.SourceRepository`): crawl state, lists, validators;
-- ``store.search`` (:class:`~storage.search.SearchQueries`): full-text search over every version.
+- ``store.search`` (:class:`~storage.search.SearchQueries`): full-text search over every version;
+- ``store.outbox`` (:class:`~storage.outbox.OutboxQueries`): what notifications are to tell, and who was told.
 
 Every method is blocking. From async code there is one way to call any of them,
 ``await store.run(store.part.method, ...)``: a method that writes runs on the writer's threads, one
@@ -34,6 +35,7 @@ from storage.decide import Extracted, Outcome, Recording
 from storage.history import HistoryQueries
 from storage.mentions import FoundMention
 from storage.models import Article, ArticleVersion, Event, Republication
+from storage.outbox import OutboxQueries
 from storage.search import SearchQueries
 from storage.sources import SourceRepository, Validators
 from storage.writer import ArchiveWriter
@@ -66,6 +68,7 @@ class Store:
         self.browse = BrowseQueries(engine, self.history, self.campaigns)
         self.sources = SourceRepository(engine)
         self.search = SearchQueries(engine)
+        self.outbox = OutboxQueries(engine)
         self._executor = ThreadPoolExecutor(max_workers=backend(engine).writer_threads, thread_name_prefix="store")
         # Reads never queue behind writes (SQLite's WAL lets them run beside the writer).
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store-read")

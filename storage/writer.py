@@ -40,6 +40,7 @@ from storage.decide import (
     fingerprint,
     sharing,
 )
+from storage.kinds import EventKind, NoticeKind
 from storage.mentions import (
     FoundMention,
     Sighting,
@@ -52,38 +53,26 @@ from storage.mentions import (
     new_campaign_source,
     sightings_of,
 )
-from storage.models import (
-    Article,
-    ArticleSignature,
-    ArticleVersion,
-    Campaign,
-    CampaignMention,
-    CampaignSource,
-    Event,
-    EventKind,
-    HttpValidator,
-    Republication,
-    SignatureBand,
-    SourceState,
-    fit_to_column,
-)
+from storage.models import fit_to_column
+from storage.outbox import enqueue, outbox_rows_for_events
 from storage.retry import in_retried_transaction
 from storage.sanitize import ensure_sanitized
 from storage.search_terms import document_tokens
 from storage.similarity import from_bytes, to_bytes
 from storage.sources import Validators
-
-ARTICLE = cast(Table, Article.__table__)  # type: ignore[attr-defined]
-VERSION = cast(Table, ArticleVersion.__table__)  # type: ignore[attr-defined]
-EVENT = cast(Table, Event.__table__)  # type: ignore[attr-defined]
-REPUBLICATION = cast(Table, Republication.__table__)  # type: ignore[attr-defined]
-SIGNATURE = cast(Table, ArticleSignature.__table__)  # type: ignore[attr-defined]
-BAND = cast(Table, SignatureBand.__table__)  # type: ignore[attr-defined]
-CAMPAIGN = cast(Table, Campaign.__table__)  # type: ignore[attr-defined]
-CAMPAIGN_SOURCE = cast(Table, CampaignSource.__table__)  # type: ignore[attr-defined]
-MENTION = cast(Table, CampaignMention.__table__)  # type: ignore[attr-defined]
-VALIDATOR = cast(Table, HttpValidator.__table__)  # type: ignore[attr-defined]
-SOURCE_STATE = cast(Table, SourceState.__table__)  # type: ignore[attr-defined]
+from storage.tables import (
+    ARTICLE,
+    BAND,
+    CAMPAIGN,
+    CAMPAIGN_SOURCE,
+    EVENT,
+    MENTION,
+    REPUBLICATION,
+    SIGNATURE,
+    SOURCE_STATE,
+    VALIDATOR,
+    VERSION,
+)
 
 
 def _fitted(table: Table, row: dict[str, Any]) -> dict[str, Any]:
@@ -166,10 +155,11 @@ class ArchiveWriter:
         its check time moves on, so that a re-check of a removed page is not due again at once)."""
         at = at or utcnow()
         with self.engine.begin() as connection:
-            row = connection.execute(select(ARTICLE.c.id, ARTICLE.c.status).where(ARTICLE.c.url == url)).first()
+            query = select(ARTICLE.c.id, ARTICLE.c.status, ARTICLE.c.source_id).where(ARTICLE.c.url == url)
+            row = connection.execute(query).first()
             if row is None:
                 return False
-            article_id, status = row
+            article_id, status, source_id = row
             if status == "removed":
                 connection.execute(update(ARTICLE).where(ARTICLE.c.id == article_id).values(last_checked=at))
                 return False
@@ -178,11 +168,11 @@ class ArchiveWriter:
                 .where(ARTICLE.c.id == article_id)
                 .values(status="removed", removed_at=at, last_checked=at)
             )
-            connection.execute(
-                EVENT.insert().values(
-                    _fitted(EVENT, {"article_id": article_id, "kind": str(EventKind.removed), "at": at, "note": reason})
-                )
-            )
+            event = {"article_id": article_id, "kind": str(EventKind.removed), "at": at, "note": reason}
+            event_id = connection.execute(
+                EVENT.insert().values(_fitted(EVENT, event)).returning(EVENT.c.id)
+            ).scalar_one()
+            enqueue(connection, outbox_rows_for_events([event | {"id": event_id, "source_id": source_id}]))
             return True
 
     def touch(self, url: str, *, at: datetime | None = None) -> None:
@@ -335,7 +325,9 @@ class _Batch:
         new = [s for s in plan.steps if isinstance(s, NewArticle)]
         self._insert_articles(new)
         self._insert_versions(plan)
-        self._insert(EVENT, [event for step in plan.steps for event in self._events(step)])
+        # sources with no successful crawl yet: what their pages show was there before procwatch looked
+        first_crawl = self._first_crawl({s.recording.source_id for s in plan.steps})
+        self._insert_events(plan, first_crawl)
         self._insert(
             SIGNATURE,
             [{"article_id": s.article.id, "minhash": to_bytes(s.fingerprint.signature)} for s in new],
@@ -356,7 +348,7 @@ class _Batch:
                     for ref in plan.relinked
                 ],
             )
-        self._record_sightings(self._sightings(plan))
+        self._record_sightings(self._sightings(plan, first_crawl))
         _save_validators(
             self.connection,
             self.db,
@@ -421,6 +413,25 @@ class _Batch:
             "attachments": "\n".join(page.attachments) or None,
             "change_chars": change_chars,
         }
+
+    def _insert_events(self, plan: Plan, first_crawl: set[str]) -> None:
+        """The plan's events, and the outbox rows of those a reader is told of (not a source's first
+        crawl or a backfill: what was there before procwatch looked is not news)."""
+        rows, told = [], []
+        for step in plan.steps:
+            r = step.recording
+            for row in self._events(step):
+                rows.append(row)
+                told.append(None if r.baseline or r.source_id in first_crawl else r.source_id)
+        ids = self._insert(EVENT, rows, ids=True)
+        enqueue(
+            self.connection,
+            outbox_rows_for_events(
+                row | {"id": event_id, "source_id": source_id}
+                for row, event_id, source_id in zip(rows, ids, told, strict=True)
+                if source_id is not None
+            ),
+        )
 
     def _events(self, step: Step) -> list[dict[str, Any]]:
         at = step.recording.fetched_at or self.now
@@ -493,9 +504,7 @@ class _Batch:
 
     # -- campaigns ------------------------------------------------------------------------------
 
-    def _sightings(self, plan: Plan) -> list[Sighting]:
-        sources = {s.recording.source_id for s in plan.steps if s.recording.mentions}
-        first_crawl = self._first_crawl(sources)
+    def _sightings(self, plan: Plan, first_crawl: set[str]) -> list[Sighting]:
         found: list[Sighting] = []
         for step in plan.steps:
             r = step.recording
@@ -576,6 +585,21 @@ class _Batch:
             self.connection.execute(
                 self.db.upsert(CAMPAIGN_SOURCE).on_conflict_do_nothing(index_elements=["campaign_id", "source_id"]),
                 [_fitted(CAMPAIGN_SOURCE, new_campaign_source(key[0], per_source[key])) for key in missing],
+            )
+            # a campaign a source names for the first time, once procwatch watches it, is news
+            news = [key for key in missing if not per_source[key].observed.baseline]
+            enqueue(
+                self.connection,
+                [
+                    {
+                        "key": f"campaign:{c}:{s}",
+                        "kind": str(NoticeKind.campaign),
+                        "campaign_id": c,
+                        "source_id": s,
+                        "at": per_source[(c, s)].observed.seen_at,
+                    }
+                    for c, s in news
+                ],
             )
         for key in sorted(k for k in per_source if k in known):
             if changes := campaign_source_changes(per_source[key], known[key]):

@@ -12,6 +12,7 @@ from crawler.cli import (  # noqa: F401  (register the commands)
     extract,
     feeds,
     fetch,
+    notify,
     run,
     search,
     sources,
@@ -21,6 +22,7 @@ from crawler.cli.app import app
 app.add_typer(db.db_app, name="db")
 app.add_typer(campaigns.campaigns_app, name="campaigns")
 app.add_typer(feeds.feed_app, name="feed")
+app.add_typer(notify.notify_app, name="notify")
 
 
 def main() -> None:

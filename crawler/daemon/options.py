@@ -21,4 +21,5 @@ class DaemonOptions:
     feeds_out: Path | None = None
     backoff: Backoff = field(default_factory=Backoff)
     serve: bool = True
+    notify_poll: timedelta = timedelta(seconds=5)  # how often the outbox is looked at between wake-ups
     fetcher_options: dict[str, Any] = field(default_factory=dict)  # tests: no politeness delays

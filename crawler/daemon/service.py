@@ -23,6 +23,7 @@ from typing import Any
 from crawler.config import Config
 from crawler.daemon.options import DaemonOptions
 from crawler.errors import ConfigError
+from crawler.notify.notifier import Notifier
 from crawler.runtime import ConfigChanges, Runtime, load
 from storage import Store
 
@@ -50,6 +51,14 @@ class Service(ABC):
         self.background: set[asyncio.Future[Any]] = set()
         self.server: Any = None
         self.reload_error: str | None = None  # the last reload's failure, until one succeeds
+        self.notifier = Notifier(
+            store,
+            lambda: self.runtime.config,
+            link=self.base_url,
+            lexicon=lambda: frozenset(self.runtime.catalog().known_campaigns),
+            poll=options.notify_poll,
+        )
+        self.runtime.on_change.append(self.notifier.wake)
 
     @property
     def config(self) -> Config:
@@ -108,6 +117,7 @@ class Service(ABC):
         loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
         async with self.runtime:
             await self.start_trigger()
+            notifier = asyncio.create_task(self.notifier.run(self.stopping))
             server_task = self._start_server() if self.options.serve else None
             log.info(
                 "procwatch %s running: %d sources, feeds on %s/all.xml",
@@ -118,6 +128,9 @@ class Service(ABC):
             await self.stopping.wait()
             log.info("stopping: no new crawls; waiting up to %.0f s for those in flight", self.options.shutdown_timeout)
             await self.stop_trigger()
+            # a send in flight may end; one that does not is sent again by the next daemon (its lease ends)
+            await asyncio.wait({notifier}, timeout=self.options.shutdown_timeout)
+            notifier.cancel()
             if server_task is not None:
                 self.server.should_exit = True
                 await asyncio.wait({server_task}, timeout=5)

@@ -163,6 +163,12 @@ class WebView:
             ],
             "failing": failing,
             "sources": len(names),
+            # notification destinations that do not take messages: a dead mail server is shown, not hidden
+            "failing_destinations": [
+                {"name": name, **entry}
+                for name, entry in status.get("notifications", {}).items()
+                if entry.get("status") == "failing"
+            ],
         }
         return Page("overview.html", context, [("全部来源", "/all.xml"), ("修改、删除与恢复", "/changes.xml")])
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import procwatch
+from tests.support.processes import started, stop
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.postgres
@@ -44,10 +44,9 @@ def test_two_workers_share_the_sources_without_double_crawls(mirror, postgres_ur
         "--db",
         postgres_url,
     ]
-    workers = [subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     lists = {site_id: (mirror.servers[site_id], site.list_path) for site_id, site in mirror.sites.items()}
-    try:
-        started = time.monotonic()
+    with started([subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True) for _ in range(2)]) as workers:
+        started_at = time.monotonic()
 
         def crawled_enough() -> bool:
             assert all(worker.poll() is None for worker in workers), "a worker died"
@@ -55,15 +54,9 @@ def test_two_workers_share_the_sources_without_double_crawls(mirror, postgres_ur
 
         # until every source was crawled a few times (however long a slow machine takes) ...
         wait_until(crawled_enough, timeout=DEADLINE, message="the workers crawl every source")
-        elapsed = time.monotonic() - started
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-        codes = [worker.wait(timeout=30) for worker in workers]
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-    logs = [worker.stderr.read() for worker in workers]
+        elapsed = time.monotonic() - started_at
+        codes = stop(workers)
+    logs = [worker.stderr.read() for worker in workers if worker.stderr]
     (tmp_path / "workers.log").write_text("\n=====\n".join(logs))
     assert codes == [0, 0], logs
     for site_id, (server, path) in lists.items():
