@@ -18,6 +18,7 @@ The query language (web view, ``procwatch search``, feeds' ``?q=``)::
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -25,7 +26,19 @@ from storage.clock import BEIJING
 from storage.errors import QueryError
 from storage.folding import fold
 
-__all__ = ["Query", "QueryError", "Term", "document_tokens", "fts5_match", "matches", "parse", "snippet", "tsquery"]
+__all__ = [
+    "Query",
+    "QueryError",
+    "Term",
+    "density",
+    "document_tokens",
+    "fts5_match",
+    "matches",
+    "matches_text",
+    "parse",
+    "snippet",
+    "tsquery",
+]
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
 _RUNS = re.compile(rf"[{_HAN}]+|[^\W{_HAN}_]+")
@@ -37,14 +50,18 @@ MAX_TERMS = 16  # a query of more terms is a pasted paragraph: refused, not run
 
 def document_tokens(text: str) -> str:
     """The index's tokens of ``text``, space-separated in order."""
+    return " ".join(_tokens(fold(text)))
+
+
+def _tokens(folded: str) -> list[str]:
     out: list[str] = []
-    for run in _RUNS.findall(fold(text)):
+    for run in _RUNS.findall(folded):
         if _HAN_RUN.fullmatch(run) and len(run) > 1:
             out.extend(run[i : i + 2] for i in range(len(run) - 1))
             out.append(run[-1])  # so that a character ending a run is found alone too
         else:
             out.append(run)
-    return " ".join(out)
+    return out
 
 
 @dataclass(frozen=True)
@@ -181,6 +198,30 @@ def matches(query: Query, document: str) -> bool:
     )
 
 
+def matches_text(query: Query, text: str) -> bool:
+    """Whether ``text`` satisfies ``query``, as the index would answer, without tokenising it when it
+    need not be: a term of Han characters alone occurs exactly where it is a substring of the folded
+    text (its pairs, next to each other, are that); other terms are looked for among the tokens."""
+    folded = fold(text)
+    found: dict[Term, bool] = {}
+    tokens: list[str] = []
+    positions: dict[str, list[int]] = {}
+
+    def occurs(t: Term) -> bool:
+        if t not in found:
+            if _HAN_RUN.fullmatch(t.text):
+                found[t] = t.text in folded
+            else:
+                if not tokens:
+                    tokens.extend(_tokens(folded))
+                    for index, token in enumerate(tokens):
+                        positions.setdefault(token, []).append(index)
+                found[t] = _occurs(t, tokens, positions)
+        return found[t]
+
+    return all(any(occurs(t) for t in clause) for clause in query.all_of) and not any(occurs(t) for t in query.none_of)
+
+
 # -- what each database is asked ------------------------------------------------------------------
 
 
@@ -236,3 +277,19 @@ def snippet(text: str, query: Query, *, width: int = 60) -> tuple[str, str, str]
     before = ("…" if start else "") + shown[start:at]
     after = shown[at + length : at + length + width] + ("…" if at + length + width < len(shown) else "")
     return before.replace("\n", " "), shown[at : at + length], after.replace("\n", " ")
+
+
+def density(query: Query, frequencies: Mapping[str, float], rare: float) -> float:
+    """An upper bound on the share of documents matching ``query``, from the share holding each token
+    (a database's statistics: its most common tokens; any other is at most ``rare``). A phrase is no
+    more common than its rarest token, OR adds up, AND is no more common than its rarest clause."""
+
+    def of_term(t: Term) -> float:
+        shares = [frequencies.get(token, rare) for token in t.tokens]
+        if t.prefix:  # a single character: every token it starts
+            last = t.tokens[-1]
+            shares[-1] = min(1.0, sum(f for token, f in frequencies.items() if token.startswith(last)) + rare)
+        return min(shares)
+
+    clauses = [min(1.0, sum(of_term(t) for t in clause)) for clause in query.all_of]
+    return min(clauses, default=1.0)

@@ -19,7 +19,7 @@ from crawler.config import Notify, Rule, Source, Trigger
 from storage.clock import BEIJING
 from storage.folding import to_simplified
 from storage.outbox import Notice
-from storage.search_terms import Query, document_tokens, matches, parse
+from storage.search_terms import Query, matches_text, parse
 
 __all__ = ["concerns", "deliveries", "due_at"]
 
@@ -65,7 +65,7 @@ def concerns(rule: Rule, notice: Notice, source: Source | None) -> bool:
             text = f"{notice.campaign}\n{notice.context or ''}\n{text}"
         if not text.strip():
             return False  # a keyword rule is about texts: a failing source has none
-        if rule.match is not None and not matches(_query(rule.match), document_tokens(text)):
+        if rule.match is not None and not matches_text(_query(rule.match), text):
             return False
         if rule.regex is not None and not _pattern(rule.regex).search(to_simplified(text)):
             return False

@@ -20,6 +20,8 @@ from sqlalchemy.sql.selectable import FromClause
 if TYPE_CHECKING:
     from storage.search_terms import Query
 
+#: what a backend's search index is to a query: a FROM item, its version-id column, the condition
+SearchSource = tuple[FromClause, ColumnElement[int], ColumnElement[bool]]
 CHUNK = 500  # values per IN (...): well inside every database's limit on bound parameters
 READ_ONLY = "procwatch_read_only"  # execution option of the engine that only reads
 
@@ -58,8 +60,9 @@ class Backend(Protocol):
     def search_insert(self, connection: Connection, rows: list[tuple[int, str]]) -> None:
         """Index versions: (version id, its tokens, storage.search_terms.document_tokens)."""
 
-    def search_source(self, query: Query) -> tuple[FromClause, ColumnElement[int], ColumnElement[bool]]:
-        """The search index as a FROM item, its version-id column and the condition matching ``query``."""
+    def search_source(self, connection: Connection, query: Query) -> SearchSource:
+        """The search index as a FROM item, its version-id column and the condition matching ``query``,
+        for statements run on ``connection`` (which may be asked first how many versions match)."""
 
 
 def bound_rows(

@@ -25,9 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import FromClause
 
-from storage.backends import CHUNK, READ_ONLY, bound_rows
+from storage.backends import CHUNK, READ_ONLY, SearchSource, bound_rows
 from storage.errors import DatabaseError, NoDatabase
 from storage.search_terms import Query, fts5_match
 
@@ -149,7 +148,7 @@ class SQLite:
         if rows:
             connection.exec_driver_sql("INSERT INTO version_search (rowid, tokens) VALUES (?, ?)", rows)
 
-    def search_source(self, query: Query) -> tuple[FromClause, ColumnElement[int], ColumnElement[bool]]:
+    def search_source(self, connection: Connection, query: Query) -> SearchSource:
         """FTS5 (a contentless table keyed by version id): MATCH, newest first by rowid, as it stores them."""
         index = table("version_search", column("rowid", Integer))
         condition = text("version_search MATCH :match").bindparams(match=fts5_match(query))

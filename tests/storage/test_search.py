@@ -125,7 +125,7 @@ def test_db_upgrade_indexes_an_archive_stored_before_search_existed(store: Store
         for name in ("version_search", "delivery", "outbox"):
             connection.execute(text(f"DROP TABLE {name}"))
         connection.execute(text("UPDATE alembic_version SET version_num = '0007'"))
-    assert upgrade(store.engine) == ("0007", "0009")
+    assert upgrade(store.engine) == ("0007", "0010")
     assert urls(store, "政法工作会议") == [URL.format(1)]
 
 
@@ -136,3 +136,71 @@ def test_an_article_matching_in_old_and_new_versions_does_not_end_the_pages_earl
     store.writer.record("spp", page(0, "第0次会议部署检察护企工作。更正。"))  # article 0: its oldest and newest match
     seen = every_page(store, "检察护企", 1)
     assert seen[0] == URL.format(0) and sorted(seen) == sorted(URL.format(n) for n in range(12))
+
+
+def test_the_share_of_matching_documents_is_bounded_from_token_statistics() -> None:
+    from storage.search_terms import density
+
+    shares = {"检察": 0.9, "察院": 0.5, "院": 0.6, "院长": 0.05, "护企": 0.01}
+    assert density(parse("检察院"), shares, 0.001) == 0.5  # a phrase: its rarest token
+    assert density(parse("检察 护企"), shares, 0.001) == 0.01  # AND: its rarest clause
+    assert density(parse("护企 OR 冬奥"), shares, 0.001) == pytest.approx(0.011)  # OR adds up; 冬奥 is unlisted
+    assert density(parse("院"), shares, 0.001) == pytest.approx(0.651)  # a prefix: every token it starts
+
+
+@pytest.mark.postgres
+def test_postgresql_finds_the_same_by_walking_newest_first_as_through_the_bitmap(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which of the two plans a search takes depends on the token statistics; both give the same pages."""
+    from sqlalchemy import text
+
+    from storage.backends import postgresql
+    from storage.db import ensure_schema, make_engine
+    from tests.conftest import _reset_postgres
+
+    _reset_postgres(postgres_url)
+    engine = make_engine(postgres_url)
+    ensure_schema(engine)
+    store = Store(engine)
+    for n in range(30):
+        store.writer.record("spp", page(n, f"{BODY}第{n}号。" if n % 3 else f"第{n}次会议：检察机关依法履职。"))
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE version_search"))
+        postgresql.BACKEND._statistics.clear()
+        assert postgresql.BACKEND._token_statistics(connection)[1]  # statistics to decide by: both plans run
+    queries = ("检察", "检察护企", "检", '"依法履职" OR 护企', "检察 -护企", "不存在的词")
+    postgresql.BACKEND._statistics.clear()
+    monkeypatch.setattr(postgresql, "BITMAP_ROWS", 10**9)
+    through_bitmap = {q: every_page(store, q, 4) for q in queries}
+    postgresql.BACKEND._statistics.clear()
+    monkeypatch.setattr(postgresql, "BITMAP_ROWS", 0)
+    walking = {q: every_page(store, q, 4) for q in queries}
+    assert walking == through_bitmap
+    articles = store.counts()["articles"]  # (a few near-copies are kept as republications)
+    assert len(walking["检察"]) == articles >= 20 and 0 < len(walking["检察护企"]) < articles
+    assert walking["不存在的词"] == []
+    engine.dispose()
+
+
+def test_matching_a_text_directly_answers_as_its_tokens_do() -> None:
+    from storage.search_terms import matches, matches_text
+
+    texts = [BODY, "檢察院，COVID-19疫情防控", "扫黑除恶专项斗争 2024年", "检", "", "护企。检察"]
+    queries = [
+        "检察",
+        "檢察院",
+        '"检察护企"',
+        "检察 -护企",
+        "covid",
+        "19疫",
+        "疫情 OR 护航",
+        "检",
+        "察院，covid",
+        "2024年",
+        "企检",
+    ]
+    for text in texts:
+        for query in queries:
+            parsed = parse(query)
+            assert matches_text(parsed, text) == matches(parsed, document_tokens(text)), (query, text)
