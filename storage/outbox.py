@@ -208,6 +208,11 @@ class OutboxQueries(Repository):
         one caller only, whichever process or machine asks."""
         d = DELIVERY.c
         due = or_(and_(d.status == PENDING, d.due_at <= now), and_(d.status == SENDING, d.lease_until < now))
+        # asked first without the write lock: an idle notifier must not take SQLite's every few seconds
+        # from the crawls and the `procwatch fetch` beside them
+        with self.read_engine.connect() as connection:
+            if connection.execute(select(d.id).where(due).limit(1)).first() is None:
+                return []
         with self.engine.begin() as connection:
             # SKIP LOCKED: on PostgreSQL two senders take different rows instead of waiting for each
             # other (ignored by SQLite, where the transaction holds the only write lock)

@@ -122,10 +122,13 @@ def crawled_since(db: str, moment: float) -> bool:
 def test_fetch_while_the_daemon_writes_to_the_same_sqlite_file(bulk_mirror, tmp_path) -> None:
     config = bulk_mirror.write_config(tmp_path / "sources.yaml", every="1s")
     db = str(tmp_path / "shared.sqlite3")
+    # its log goes to a file: a pipe nobody reads until the end fills (64 kB of fetch lines) and
+    # blocks the daemon in the middle of a log call, which is what once failed this test
+    log_file = (tmp_path / "daemon.log").open("w")
     daemon = subprocess.Popen(
         [sys.executable, "-m", "crawler", "run", "--config", str(config), "--db", db, "--port", "0"],
         cwd=ROOT,
-        stderr=subprocess.PIPE,
+        stderr=log_file,
         text=True,
     )
     try:
@@ -144,7 +147,8 @@ def test_fetch_while_the_daemon_writes_to_the_same_sqlite_file(bulk_mirror, tmp_
     finally:
         if daemon.poll() is None:
             daemon.kill()
-    daemon_log = daemon.stderr.read()
+    log_file.close()
+    daemon_log = (tmp_path / "daemon.log").read_text()
     for code, stderr in results:
         assert code == 0 and "locked" not in stderr, stderr[-2000:]
     assert "database is locked" not in daemon_log and "Traceback" not in daemon_log, daemon_log[-2000:]

@@ -23,8 +23,11 @@ EXPECTED = 5  # webhook messages of the changed world: three events, two of them
 
 
 def daemon(config: Path, db: str, *extra: str) -> subprocess.Popen[str]:
+    """`procwatch run`, its log appended to daemon.log beside the config (a pipe nobody reads while it
+    runs would fill and stop the daemon in a log call)."""
     command = [sys.executable, "-m", "crawler", "run", "--config", str(config), "--db", db, "--port", "0", *extra]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with (config.parent / "daemon.log").open("a") as log:
+        return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, text=True)
 
 
 def fast(config_path: Path) -> None:
@@ -99,8 +102,7 @@ def test_two_cluster_workers_send_each_message_once(mirror, postgres_url, tmp_pa
                 message="every delivery is marked sent",
             )
             codes = stop(workers)
-        logs = [worker.stderr.read() for worker in workers if worker.stderr]
-        assert codes == [0, 0], logs
+        assert codes == [0, 0], (config.path.parent / "daemon.log").read_text()[-3000:]
         counts = sent_once(hook)
         assert len(counts) == EXPECTED and set(counts.values()) == {1}, counts
         assert len(smtp.messages) == 3
