@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from storage.backends import backend
+from storage.backends import CHUNK, backend
 from storage.base import Repository, writes
-from storage.kinds import TOLD_EVENTS
+from storage.kinds import TOLD_EVENTS, NoticeKind
 from storage.models import (
     fit_to_column,
 )
@@ -119,8 +119,7 @@ class OutboxQueries(Repository):
         o = OUTBOX.c
         rows = list(db.where_in(connection, select(OUTBOX), o.id, ids))
         notices = {r.id: Notice(r.id, r.kind, r.source_id, r.at, r.count, r.note) for r in rows}
-        events = {r.id: r for r in rows if r.event_id is not None}
-        by_event: dict[int, Notice] = {r.event_id: notices[r.id] for r in events.values()}
+        by_event: dict[int, Notice] = {r.event_id: notices[r.id] for r in rows if r.event_id is not None}
         if by_event:
             e, a, v = EVENT.c, ARTICLE.c, VERSION.c
             # a removal or restoration has no version of its own: the article's current one is its text
@@ -152,7 +151,7 @@ class OutboxQueries(Repository):
                         ).scalar()
                     for notice in versions[version_id]:
                         notice.version, notice.body, notice.title = number, body, title or notice.title
-                        notice.previous_body = previous if notice.kind == "edited" else None
+                        notice.previous_body = previous if notice.kind == NoticeKind.edited else None
                 m, c = MENTION.c, CAMPAIGN.c
                 mentions_query: Any = select(m.version_id, c.name).select_from(
                     MENTION.join(CAMPAIGN, c.id == m.campaign_id)
@@ -178,7 +177,7 @@ class OutboxQueries(Repository):
 
     @writes
     def add(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Queue rows that no recording goes with (emerging campaigns, a sample from ``notify test``)."""
+        """Queue rows that no recording goes with (emerging campaigns)."""
         with self.engine.begin() as connection:
             enqueue(connection, rows)
 
@@ -194,8 +193,8 @@ class OutboxQueries(Repository):
                     index_elements=["outbox_id", "rule", "destination"]
                 )
                 connection.execute(statement, rows)
-            for start in range(0, len(outbox_ids), 500):
-                chunk = list(outbox_ids[start : start + 500])
+            for start in range(0, len(outbox_ids), CHUNK):
+                chunk = list(outbox_ids[start : start + CHUNK])
                 connection.execute(
                     update(OUTBOX)
                     .where(OUTBOX.c.id.in_(chunk), OUTBOX.c.dispatched_at.is_(None))
