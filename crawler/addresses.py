@@ -30,6 +30,31 @@ def is_public(address: str) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local)
 
 
+async def vetted(
+    host: str, port: int, allowed: Callable[[str], bool], timeout: float | None = None, *, proxied: bool = False
+) -> list[str]:
+    """The addresses ``host`` resolves to that ``allowed`` accepts; AddressRefused when there are none.
+
+    ``proxied``: a proxy will connect, resolving the name again, so every address must be allowed and
+    a name that does not resolve here cannot be vetted at all."""
+    try:
+        with anyio.fail_after(timeout):
+            infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, TimeoutError) as exc:
+        if proxied:
+            raise AddressRefused(
+                f"address refused: {host} does not resolve here, so it cannot be vetted before the proxy connects"
+                f" to it ({ALLOW_HINT})"
+            ) from None
+        raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    public = [address for address in addresses if allowed(address)]
+    if not public or (proxied and len(public) < len(addresses)):
+        shown = next((a for a in addresses if a not in public), "nothing")
+        raise AddressRefused(f"address refused: {host} is {shown}, not a public address ({ALLOW_HINT})")
+    return public
+
+
 class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend with the address policy in front of every TCP connection."""
 
@@ -44,16 +69,7 @@ class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        try:
-            with anyio.fail_after(timeout):
-                infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, TimeoutError) as exc:
-            raise httpcore.ConnectError(str(exc) or type(exc).__name__) from exc
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        public = [address for address in addresses if self._allowed(address)]
-        if not public:
-            shown = addresses[0] if addresses else "nothing"
-            raise AddressRefused(f"address refused: {host} is {shown}, not a public address ({ALLOW_HINT})")
+        public = await vetted(host, port, self._allowed, timeout)
         error: httpcore.ConnectError | None = None
         for address in public:  # the vetted address itself, not the name again
             try:

@@ -16,6 +16,7 @@ _CHALLENGES = (
 )
 _TEXT = re.compile(rb"<script.*?</script>|<style.*?</style>|<[^>]+>|\s+", re.S | re.I)
 STUB_TEXT_BYTES = 60
+CHALLENGE_STATUSES = frozenset({202, 403, 412, 503, 521})  # what anti-bot gateways answer a challenge with
 
 
 def blocked_reason(status: int, content: bytes, headers: dict[str, str] | None = None) -> str | None:
@@ -23,7 +24,7 @@ def blocked_reason(status: int, content: bytes, headers: dict[str, str] | None =
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     head = content[:20000]
     for pattern, name in _CHALLENGES:
-        challenge_status = status in (202, 403, 412, 503, 521)
+        challenge_status = status in CHALLENGE_STATUSES
         if pattern.search(head) and (challenge_status or len(_TEXT.sub(b"", head)) < STUB_TEXT_BYTES * 3):
             return f"{name} (HTTP {status})"
     if status == 412:

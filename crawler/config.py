@@ -1,6 +1,6 @@
 """The sources.yaml schema and its loader: a schema only, which imports nothing else of procwatch's
-but durations. Whether an adapter name resolves or a lexicon loads is checked by :mod:`crawler.runtime`,
-which reports through :meth:`Config.issue` with the same file:line precision.
+but durations, errors and secrets. Whether an adapter name resolves or a lexicon loads is checked by
+:mod:`crawler.runtime`, which reports through :meth:`Config.issue` with the same file:line precision.
 
 Validation errors point at the file and line the user has to edit, e.g.::
 
@@ -35,6 +35,7 @@ from pydantic import (
 
 from crawler.durations import format_duration, parse_duration
 from crawler.errors import ConfigError, ConfigIssue
+from crawler.secrets import has_variable, redacted
 
 DEFAULT_CONFIG = Path("sources.yaml")
 MAX_CONFIG_CHARS = 1_000_000  # thousands of sources fit in a tenth of this; the main file and its includes together
@@ -80,6 +81,33 @@ def _cron(value: str) -> str:
 #: '30m' in the file, a timedelta in the program, '30m' again in JSON
 Duration = Annotated[timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, return_type=str)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+DIRECT = "direct"  # a source's proxy: none, whatever the settings say
+
+
+def _proxy(value: str) -> str:
+    value = value.strip()
+    if value == DIRECT:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
+        raise ValueError(
+            f"expected a proxy URL ({', '.join(s + '://' for s in PROXY_SCHEMES)}host:port) or {DIRECT!r},"
+            f" got {redacted(value)!r}"
+        )
+    if parts.password and not has_variable(parts.password):
+        raise ValueError(
+            f"write the proxy password as ${{VARIABLE}} and set it in the environment, not in this file"
+            f" ({redacted(value)})"
+        )
+    try:
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError:
+        raise ValueError(f"the proxy's port is not a number: {redacted(value)!r}") from None
+    return value
+
+
+ProxyUrl = Annotated[str, AfterValidator(_proxy)]
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -142,6 +170,14 @@ class Level(StrEnum):
     county = "county"
 
 
+class FetchMode(StrEnum):
+    """How a source's pages are fetched."""
+
+    plain = "plain"  # HTTP only
+    browser = "browser"  # every page rendered by the browser, its scripts run
+    auto = "auto"  # HTTP; the browser passes a JavaScript challenge, whose cookies HTTP then reuses
+
+
 class Source(_Strict):
     """One portal to watch."""
 
@@ -160,6 +196,10 @@ class Source(_Strict):
     robots: bool = True
     allow_private: bool = Field(False, description="may connect to loopback/private/link-local addresses")
     hosts: list[str] = Field(default_factory=list, description="further hosts its article links may be on")
+    fetch: FetchMode = FetchMode.plain
+    proxy: ProxyUrl | None = Field(
+        None, description="http://, https://, socks5:// proxy for this source ('direct': none); ${VAR} for secrets"
+    )
     selectors: Selectors = Field(default_factory=Selectors)
     enabled: bool = True
 
@@ -194,6 +234,21 @@ DEFAULT_RECHECK = [
 ]
 
 
+class BrowserSettings(_Strict):
+    """The browser that passes JavaScript challenges (sources with ``fetch: browser`` or ``auto``)."""
+
+    executable: str | None = Field(
+        None, description="Chromium's path (default: $PROCWATCH_CHROMIUM, then chromium on PATH)"
+    )
+    pages: int = Field(2, ge=1, le=16, description="pages open at once")
+    timeout: Duration = Field(timedelta(seconds=30), description="time to pass a challenge or render a page")
+    idle: Duration = Field(timedelta(minutes=5), description="the browser is closed after this long unused")
+    plain_again_after: Duration = Field(
+        timedelta(hours=1),
+        description="a host whose challenge cookies HTTP could not reuse is rendered by the browser this long",
+    )
+
+
 class Settings(_Strict):
     """Crawler-wide settings; every key is optional."""
 
@@ -214,6 +269,8 @@ class Settings(_Strict):
         description="older list pages a crawl reads when a list's first page changed, while they show"
         " links not stored yet (articles pushed off the first page between crawls); 0: never",
     )
+    proxy: ProxyUrl | None = Field(None, description="proxy for every source without its own; ${VAR} for secrets")
+    browser: BrowserSettings = Field(default_factory=BrowserSettings)
     lexicon: str | None = Field(None, description="extra campaign lexicon (YAML), relative to this file")
     recheck: list[RecheckBand] = Field(default_factory=lambda: list(DEFAULT_RECHECK))
     recheck_within: Duration = Field(

@@ -32,6 +32,10 @@ class ConfigError(ProcwatchError):
         super().__init__("\n".join(str(issue) for issue in self.issues))
 
 
+class UnsetVariable(ProcwatchError, LookupError):
+    """A ``${VAR}`` in sources.yaml whose variable is not in the environment; ``str()`` names it."""
+
+
 class AdapterNotFound(ProcwatchError, LookupError):
     """``str()`` says what was tried, fit for a one-line config error."""
 
@@ -57,6 +61,13 @@ class FetchError(ProcwatchError):
 
 class Blocked(FetchError):
     kind = "blocked"
+
+
+class BrowserUnavailable(FetchError):
+    """A source needs the browser (``fetch: browser`` or ``auto``), and Playwright or Chromium is missing
+    or will not start; ``str()`` says which and how to install it."""
+
+    kind = "browser"
 
 
 class TooLarge(FetchError):

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from crawler.access import Access
 from crawler.adapters import Adapter
 from crawler.campaigns.extract import CampaignExtractor
 from crawler.config import Source
@@ -201,6 +202,7 @@ class Crawl:
     adapter: Adapter
     fetcher: Fetcher
     store: Store
+    access: Access  # how the source's pages are reached (TLS, robots, proxy, browser)
     limit: int | None = None
     backfill: int = 0
     dry_run: bool = False
@@ -265,9 +267,7 @@ class Crawl:
             response = await self.fetcher.get(
                 url,
                 conditional=Conditional(validators.etag, validators.last_modified) if validators else None,
-                verify_tls=self.source.verify_tls,
-                obey_robots=self.source.robots,
-                allow_private=self.source.allow_private,
+                access=self.access,
             )
         except FetchError as exc:
             self._fetched(url, exc.status, 0, time.monotonic() - started, exc.kind)

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from crawler.access import Access
 from crawler.adapters import Adapter
 from crawler.config import Source
 from crawler.errors import Blocked, ExtractionError, FetchError, RobotsDisallowed, TlsError
@@ -54,15 +55,11 @@ def classify(exc: FetchError) -> Verdict:
     return Verdict.unreachable
 
 
-async def probe(source: Source, adapter: Adapter, fetcher: Fetcher) -> Probe:
-    """One list page, its article links, the newest article extracted."""
+async def probe(source: Source, adapter: Adapter, fetcher: Fetcher, access: Access) -> Probe:
+    """One list page, its article links, the newest article extracted, fetched as the crawl would
+    (through the source's proxy, and the browser where it needs one)."""
     started = time.perf_counter()
     list_url = str(source.lists[0])
-    options: dict[str, Any] = {
-        "verify_tls": source.verify_tls,
-        "obey_robots": source.robots,
-        "allow_private": source.allow_private,
-    }
 
     def done(verdict: Verdict, detail: str = "", **fields: Any) -> Probe:
         elapsed = round(time.perf_counter() - started, 2)
@@ -70,7 +67,7 @@ async def probe(source: Source, adapter: Adapter, fetcher: Fetcher) -> Probe:
         return Probe(source.id, verdict, line, list_url, **fields, seconds=elapsed)
 
     try:
-        response = await fetcher.get(list_url, **options)
+        response = await fetcher.get(list_url, access=access)
     except FetchError as exc:
         return done(classify(exc), str(exc))
     if response.gone:
@@ -82,7 +79,7 @@ async def probe(source: Source, adapter: Adapter, fetcher: Fetcher) -> Probe:
         return done(Verdict.no_links, f"no article links recognised on {response.url}")
     article_url = links[0].url
     try:
-        article = await fetcher.get(article_url, **options)
+        article = await fetcher.get(article_url, access=access)
     except FetchError as exc:
         return done(classify(exc), f"article: {exc}", links=len(links), article_url=article_url)
     if article.gone:
@@ -103,4 +100,3 @@ async def probe(source: Source, adapter: Adapter, fetcher: Fetcher) -> Probe:
         missing = "no body text" if not fields["body_chars"] else "no title"
         return done(Verdict.extraction_empty, f"{article_url}: {missing}", **fields)
     return done(Verdict.ok, **fields)
-

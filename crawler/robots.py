@@ -8,6 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from protego import Protego
 
+from crawler.access import Access
+
 ROBOTS_TTL = 24 * 3600.0
 ROBOTS_RETRY = 3600.0
 
@@ -20,7 +22,7 @@ class RobotsCache:
     should not silence the source.
     """
 
-    def __init__(self, fetch_text: Callable[[str, bool], Awaitable[tuple[int, str]]]):
+    def __init__(self, fetch_text: Callable[[str, Access], Awaitable[tuple[int, str]]]):
         self._fetch_text = fetch_text
         self._cache: dict[str, tuple[float, Protego | None]] = {}
 
@@ -29,18 +31,18 @@ class RobotsCache:
         parts = urlsplit(url)
         return urlunsplit((parts.scheme, parts.netloc, "/robots.txt", "", ""))
 
-    async def allowed(self, url: str, user_agent: str, *, allow_private: bool = False) -> bool:
+    async def allowed(self, url: str, user_agent: str, access: Access) -> bool:
         key = self.robots_url(url)
         cached = self._cache.get(key)
         if cached is None or cached[0] < time.monotonic():
-            cached = await self._load(key, allow_private)
+            cached = await self._load(key, access)
             self._cache[key] = cached
         rules = cached[1]
         return True if rules is None else rules.can_fetch(url, user_agent)
 
-    async def _load(self, robots_url: str, allow_private: bool) -> tuple[float, Protego | None]:
+    async def _load(self, robots_url: str, access: Access) -> tuple[float, Protego | None]:
         try:
-            status, text = await self._fetch_text(robots_url, allow_private)
+            status, text = await self._fetch_text(robots_url, access)
         except Exception:
             return time.monotonic() + ROBOTS_RETRY, None
         if 200 <= status < 300:

@@ -24,10 +24,11 @@ from typing import Any, Self
 
 from sqlalchemy.exc import DBAPIError
 
+from crawler.access import Access
 from crawler.adapters import Adapter, resolve
 from crawler.campaigns import CampaignExtractor
 from crawler.campaigns.lexicon import load_lexicon
-from crawler.config import Config, Settings, Source
+from crawler.config import Config, FetchMode, Settings, Source
 from crawler.daemon.options import DaemonOptions
 from crawler.dates import beijing_iso
 from crawler.errors import RetryableCrawlError
@@ -82,7 +83,16 @@ def compare(old: Config, new: Config) -> ConfigChanges:
 
 # Settings the fetcher is built from: a change to one of these means a new fetcher.
 RECHECK_EVERY = DaemonOptions.recheck_every  # the daemon's default re-check cycle (--recheck-every)
-FETCHER_SETTINGS = ("user_agent", "concurrency", "min_delay", "timeout", "max_bytes", "max_redirects", "retries")
+FETCHER_SETTINGS = (
+    "user_agent",
+    "concurrency",
+    "min_delay",
+    "timeout",
+    "max_bytes",
+    "max_redirects",
+    "retries",
+    "browser",
+)
 
 
 class Runtime:
@@ -191,6 +201,7 @@ class Runtime:
             self.adapter(source),
             self.fetcher,
             self.store,
+            Access.of(source, self.config.settings),
             campaigns=self._campaigns,
             on_fetch=self._on_fetch,
             max_articles=self.config.settings.max_articles_per_crawl,
@@ -383,7 +394,10 @@ class Runtime:
                 entry["last_error"] = unrecorded.error
                 entry["backoff_until"] = beijing_iso(unrecorded.backoff_until)
 
-        return health_report(states, enabled, database_error=database_error, amend=amend, destinations=destinations)
+        report = health_report(states, enabled, database_error=database_error, amend=amend, destinations=destinations)
+        if self._fetcher is not None and any(s.fetch is not FetchMode.plain for s in self.config.enabled_sources):
+            report["browser"] = self._fetcher.browser_state()
+        return report
 
 
 def recheck_budget(articles: int, bound: timedelta, every: timedelta) -> int:

@@ -12,10 +12,12 @@ by their type, never by their message. The tree::
     │   └── NoDatabase                 a read-only command pointed at nothing
     ├── QueryError (ValueError)        a search query that cannot be run (storage.search_terms)
     ├── ConfigError                    sources.yaml or settings cannot be used (crawler)
+    ├── UnsetVariable (LookupError)    a ${VAR} of sources.yaml not in the environment
     ├── AdapterNotFound (LookupError)  an adapter name no registry knows
     ├── LexiconError (ValueError)      a campaign lexicon that cannot be used
     ├── FetchError                     a URL could not be fetched; ``kind`` says why
-    │   ├── Blocked                    an anti-bot challenge
+    │   ├── Blocked                    an anti-bot challenge (not passed)
+    │   ├── BrowserUnavailable         a source needs the browser: Playwright or Chromium missing
     │   ├── TooLarge                   over the size cap
     │   ├── RobotsDisallowed           robots.txt says no
     │   ├── HttpStatusError            an answer other than 2xx/304/404/410

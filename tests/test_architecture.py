@@ -83,8 +83,10 @@ def test_feeds_import_storage_but_not_the_crawler() -> None:
     assert {m: i for m, i in bad.items() if m.startswith("feeds") and i} == {}
 
 
-def test_the_config_schema_imports_nothing_of_procwatch_but_durations_and_errors() -> None:
-    assert imports("crawler.config", eager_only=False) <= {"crawler.durations", "crawler.errors"}
+def test_the_config_schema_imports_nothing_of_procwatch_but_durations_errors_and_secrets() -> None:
+    # secrets: a proxy URL's password is refused, and shown redacted, while the file is read
+    assert imports("crawler.config", eager_only=False) <= {"crawler.durations", "crawler.errors", "crawler.secrets"}
+    assert imports("crawler.secrets", eager_only=False) <= {"crawler.errors"}
     assert imports("crawler.errors", eager_only=False) <= {"storage.errors"}
 
 
@@ -176,8 +178,8 @@ def test_every_third_party_import_is_declared() -> None:
     declared = declared_distributions()
     runtime = declared[""]
     optional = set().union(*(names for group, names in declared.items() if group))
-    # imported only where the extra that declares it is installed (PostgreSQL, the benchmark peers)
-    optional_only = {"psycopg", "procrastinate", "trafilatura", "gne", "scrapy"}
+    # imported only where the extra that declares it is installed (PostgreSQL, the benchmark peers, the browser)
+    optional_only = {"psycopg", "procrastinate", "trafilatura", "gne", "scrapy", "playwright"}
     missing = {}
     for module, where in sorted(third_party_imports().items()):
         distributions = {d.lower().replace("_", "-") for d in providers.get(module, [module])}

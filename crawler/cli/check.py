@@ -21,6 +21,7 @@ def check_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from crawler.access import Access
     from crawler.probe import Probe, Verdict, probe
     from crawler.runtime import Runtime
 
@@ -37,7 +38,9 @@ def check_command(
 
             async def one(source_id: str) -> Probe:
                 source = known[source_id]
-                result = await probe(source, runtime.adapter(source), runtime.fetcher)
+                result = await probe(
+                    source, runtime.adapter(source), runtime.fetcher, Access.of(source, loaded.settings)
+                )
                 progress.advance(task)
                 return result
 

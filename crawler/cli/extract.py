@@ -65,16 +65,13 @@ def describe(article: ExtractedArticle, *, html: bool = False, body: bool = True
 
 async def _download(url: str, source: Source | None, config: Config) -> tuple[str, str, str]:
     """The page as text (decoded with its HTTP charset and the source's encoding), its final URL and charset."""
+    from crawler.access import Access
     from crawler.errors import FetchError
     from crawler.runtime import Runtime
 
     async with Runtime(config, None, fetcher_options={"retries": 0}) as runtime:
-        response = await runtime.fetcher.get(
-            url,
-            verify_tls=source.verify_tls if source else True,
-            obey_robots=source.robots if source else True,
-            allow_private=source.allow_private if source else True,  # a URL the user typed: theirs to reach
-        )
+        access = Access.of(source, config.settings) if source else Access.typed(config.settings)
+        response = await runtime.fetcher.get(url, access=access)
     if response.status >= 400:
         raise FetchError(url, f"HTTP {response.status}")
     decoded = response.decode(source.encoding if source else None)

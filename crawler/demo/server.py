@@ -10,12 +10,17 @@ import hashlib
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
+
+# Before a page is served: an answer of its own (status, body, headers) instead, or None to serve it.
+# The request's path and headers; a gateway in front of the site (crawler.demo.challenge).
+Gate = Callable[[str, Mapping[str, str]], tuple[int, bytes, dict[str, str]] | None]
 
 
 @dataclass
@@ -43,6 +48,7 @@ class StaticServer:
         self.requests: Counter[str] = Counter()
         self.conditional_requests: Counter[str] = Counter()
         self.delay = 0.0  # seconds added to every answer, to make overlapping requests observable
+        self.gate: Gate | None = None
         self.in_flight: Counter[str] = Counter()
         self.max_in_flight: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -67,6 +73,10 @@ class StaticServer:
                 try:
                     if server.delay:
                         time.sleep(server.delay)
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    instead = server.gate(path, headers) if server.gate else None
+                    if instead is not None:
+                        return self._send(*instead)
                     self._answer(page)
                 finally:
                     with server._lock:

@@ -5,27 +5,22 @@ environment when it is used, so a password need not be written in sources.yaml."
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from typing import ClassVar
 from urllib.parse import urlsplit
 
+from crawler import secrets
 from crawler.errors import DeliveryError
-
-_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+from crawler.secrets import redacted
 
 
 def expand(url: str) -> str:
     """``url`` with each ``${VAR}`` replaced from the environment; DeliveryError names a missing one."""
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in os.environ:
-            raise DeliveryError(f"${{{name}}} is not set in the environment")
-        return os.environ[name]
-
-    return _VARIABLE.sub(value, url)
+    try:
+        return secrets.expand(url)
+    except secrets.UnsetVariable as exc:
+        raise DeliveryError(str(exc)) from None
 
 
 def problem(url: str) -> str | None:
@@ -58,15 +53,6 @@ def send(url: str, title: str, body: str, *, timeout: float) -> None:
         taken = plugin.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
     if not taken:
         raise DeliveryError(captured.text() or "the destination did not take the message")
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, for logs and health."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
 
 
 def _with_timeouts(url: str, timeout: float) -> str:

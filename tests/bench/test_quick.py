@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from crawler.browser import chromium_path
+from crawler.config import BrowserSettings
+
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "corpus"  # the real pages the extraction figures are measured on
 
@@ -19,8 +22,11 @@ def test_quick_benchmark_prints_every_figure() -> None:
     measures = " ".join(rows)
     # the extraction figures need the shared corpus; without it the row says so instead
     extraction = ("extract_article", "trafilatura") if CORPUS.is_dir() else ("not run: no corpus at",)
+    # the browser figures need Playwright and Chromium; without them the row says which is missing
+    browser = ("requests per challenge cookie",) if chromium_path(BrowserSettings()) else ("browser | not run:",)
     for figure in (
         *extraction,
+        *browser,
         "first cycle / ideal",
         "steady-state cycle / ideal",
         "share of 304",

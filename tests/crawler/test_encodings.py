@@ -9,6 +9,7 @@ import zlib
 
 import pytest
 
+from crawler.access import Access
 from crawler.demo.server import Page, StaticServer
 from crawler.encodings import BoundedDecoder
 from crawler.errors import EncodingError, TooLarge, TransportError
@@ -30,7 +31,7 @@ def fetch(page: Page, max_bytes: int = 10 * 1024 * 1024) -> object:
 
     async def main() -> object:
         async with Fetcher(min_delay=0, retries=0, max_bytes=max_bytes, address_policy=lambda _: True) as fetcher:
-            return await fetcher.get(server.url("/p"), obey_robots=False)
+            return await fetcher.get(server.url("/p"), access=Access(robots=False))
 
     try:
         return asyncio.run(main())

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import respx
 
+from crawler.access import Access
 from crawler.demo.server import Page, StaticServer
 from crawler.errors import Blocked, HttpStatusError, RobotsDisallowed, TlsError, TooLarge, TransportError
 from crawler.fetch import Conditional, Fetcher
@@ -127,7 +128,7 @@ def test_tls_failure_is_a_tls_error_naming_the_setting_to_change() -> None:
 
     async def main() -> None:
         async with Fetcher(min_delay=0, retries=0, address_policy=lambda _: True) as fetcher:
-            await fetcher.get(server.url("/tls").replace("http://", "https://"), obey_robots=False)
+            await fetcher.get(server.url("/tls").replace("http://", "https://"), access=Access(robots=False))
 
     try:
         with pytest.raises(TlsError, match="verify_tls: false") as raised:
@@ -143,7 +144,7 @@ def test_robots_txt_is_obeyed_unless_the_source_opts_out() -> None:
         router.get("/spp/xwfbh/202407/t20240709_660012.shtml").respond(200, text=PAGE)
         with pytest.raises(RobotsDisallowed):
             run(get())
-        assert run(get(obey_robots=False)).status == 200
+        assert run(get(access=Access(robots=False))).status == 200
 
 
 def test_one_request_at_a_time_per_host_with_a_minimum_delay(portal) -> None:
@@ -176,7 +177,7 @@ def test_a_connection_never_made_does_not_hold_the_next_request_to_that_host() -
             started = time.monotonic()
             for _ in range(2):
                 with pytest.raises(TransportError, match="connection failed"):
-                    await f.get(f"http://127.0.0.1:{port}/x", obey_robots=False, allow_private=True)
+                    await f.get(f"http://127.0.0.1:{port}/x", access=Access(robots=False, allow_private=True))
             return time.monotonic() - started
 
     assert run(main()) < 2.0  # not the 5 s politeness pause: the host never saw the first attempt
@@ -213,7 +214,7 @@ def test_each_host_keeps_its_connection_and_closing_idle_clients_spares_busy_one
 
     async def main() -> list[int]:
         servers = [await site.start() for site in (slow, *quick)]
-        options = {"obey_robots": False, "allow_private": True}
+        options = {"access": Access(robots=False, allow_private=True)}
         async with Fetcher(min_delay=0, retries=0) as f:
             pending = asyncio.create_task(f.get(f"http://127.0.0.1:{slow.port}/a", **options))
             statuses = []
@@ -238,7 +239,7 @@ def test_a_host_reuses_its_connection() -> None:
         server = await site.start()
         async with Fetcher(min_delay=0, retries=0) as f:
             for _ in range(3):
-                await f.get(f"http://127.0.0.1:{site.port}/b", obey_robots=False, allow_private=True)
+                await f.get(f"http://127.0.0.1:{site.port}/b", access=Access(robots=False, allow_private=True))
         server.close()
 
     run(main())

@@ -98,8 +98,9 @@ def test_the_shipped_sources_cover_every_province_and_validate() -> None:
     assert len(procuratorates) == 32  # 31 provinces and the 兵团
     assert len({s.region for s in config.sources if str(s.kind) == "political-legal"}) >= 31
     assert {"spp", "chinapeace", "jcrb"} <= {s.id for s in config.sources}
-    disabled = [s for s in config.sources if not s.enabled]
-    assert disabled and all(s.id == "bj-jcy" for s in disabled)
+    assert all(s.enabled for s in config.sources)
+    behind_challenges = [s.id for s in config.sources if s.fetch != "plain"]
+    assert behind_challenges == ["bj-jcy"]  # the one portal known to answer plain clients with a challenge
     files = sorted(p.name for p in (ROOT / "sources.d").glob("*.yaml"))
     for name in files:  # every source line says where its URL came from
         text = (ROOT / "sources.d" / name).read_text("utf-8")
