@@ -102,9 +102,14 @@ class Browser:
             self._busy += 1
             try:
                 chromium = await self._running(url)
-                context = await chromium.new_context(
-                    user_agent=self.user_agent, locale="zh-CN", service_workers="block", accept_downloads=False
-                )
+                from playwright.async_api import Error as PlaywrightError  # importable: Chromium runs
+
+                try:
+                    context = await chromium.new_context(
+                        user_agent=self.user_agent, locale="zh-CN", service_workers="block", accept_downloads=False
+                    )
+                except PlaywrightError as exc:  # it died since: the next visit launches another
+                    raise TransportError(url, f"the browser failed: {_first_line(exc)}", retryable=True) from None
                 try:
                     await context.add_cookies(_to_browser(jar, url))  # type: ignore[arg-type]
                     async with asyncio.timeout(self.settings.timeout.total_seconds()):
@@ -116,8 +121,11 @@ class Browser:
                     raise Blocked(
                         url, f"the browser could not {what} within {self.settings.timeout.total_seconds():.0f} s"
                     ) from None
+                except PlaywrightError as exc:  # Chromium crashed or was killed mid-visit
+                    raise TransportError(url, f"the browser failed: {_first_line(exc)}", retryable=True) from None
                 finally:
-                    await context.close()
+                    with contextlib.suppress(PlaywrightError):
+                        await context.close()
             finally:
                 self._busy -= 1
                 self._schedule_idle_close()

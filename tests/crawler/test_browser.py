@@ -266,3 +266,56 @@ def test_robots_txt_holds_for_the_browsers_requests_too() -> None:
         with pytest.raises(Blocked, match="still there once the browser's page settled"):
             asyncio.run(main())
     assert server.requests[LIBRARY] == 0 and gate.passed == 0
+
+
+def _chromium_processes() -> list[int]:
+    """Chromium's processes started from this one (through Playwright's driver)."""
+    import os
+
+    def parent(pid: str) -> int:
+        try:
+            return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            return 0
+
+    mine, found = os.getpid(), []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            exe = os.path.basename(os.path.realpath(f"/proc/{pid}/exe"))
+        except OSError:
+            continue
+        ancestor, hops = int(pid), 0
+        while ancestor > 1 and ancestor != mine and hops < 10:
+            ancestor, hops = parent(str(ancestor)), hops + 1
+        if ancestor == mine and "chrom" in exe:
+            found.append(int(pid))
+    return found
+
+
+@needs_chromium
+def test_a_killed_browser_is_launched_again_and_the_source_goes_on() -> None:
+    import os
+    import signal
+
+    gate = Challenge()
+    with StaticServer(portal_pages()) as server:
+        server.gate = gate
+
+        async def main() -> int:
+            async with Fetcher(min_delay=0, address_policy=lambda a: a == PORTAL) as fetcher:
+                auto = Access(robots=False, mode=FetchMode.auto)
+                await fetcher.get(server.url("/202407/t20240701_0.shtml"), access=auto)
+                victims = _chromium_processes()
+                assert victims
+                for pid in victims:
+                    os.kill(pid, signal.SIGKILL)
+                async with asyncio.timeout(10):
+                    while fetcher.browser_running:
+                        await asyncio.sleep(0.05)
+                gate.expire()
+                response = await fetcher.get(server.url("/202407/t20240702_1.shtml"), access=auto)
+                assert "第1篇" in response.text
+                return fetcher.browser_launches
+
+        assert asyncio.run(main()) == 2
+    assert gate.passed == 2
