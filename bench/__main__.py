@@ -8,7 +8,19 @@ from datetime import UTC, datetime
 
 from bench.common import Row, in_own_process, machine
 
-BENCHMARKS = ["extraction", "crawl", "storage", "search", "campaigns", "serve", "web", "listing", "startup", "browser"]
+BENCHMARKS = [
+    "extraction",
+    "crawl",
+    "storage",
+    "search",
+    "campaigns",
+    "serve",
+    "web",
+    "listing",
+    "startup",
+    "browser",
+    "captures",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -234,6 +234,14 @@ DEFAULT_RECHECK = [
 ]
 
 
+class CaptureKeep(StrEnum):
+    """Which responses are kept as served (WARC captures, storage.captures)."""
+
+    every = "every"  # every new version and every removal
+    changes = "changes"  # edits and removals only: an article's first version is not captured
+    none = "none"
+
+
 class BrowserSettings(_Strict):
     """The browser that passes JavaScript challenges (sources with ``fetch: browser`` or ``auto``)."""
 
@@ -270,6 +278,9 @@ class Settings(_Strict):
         " links not stored yet (articles pushed off the first page between crawls); 0: never",
     )
     proxy: ProxyUrl | None = Field(None, description="proxy for every source without its own; ${VAR} for secrets")
+    captures: CaptureKeep = Field(
+        CaptureKeep.every, description="keep the served response of every version, of changes only, or none"
+    )
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     lexicon: str | None = Field(None, description="extra campaign lexicon (YAML), relative to this file")
     recheck: list[RecheckBand] = Field(default_factory=lambda: list(DEFAULT_RECHECK))

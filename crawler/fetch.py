@@ -81,6 +81,9 @@ class Response:
     attempts: int = 1
     set_cookies: tuple[str, ...] = ()  # each Set-Cookie header (``headers`` joins repeated ones)
     rendered: bool = False  # the page as the browser shows it (its DOM after its scripts ran), not as served
+    reason: str = ""  # the status line's words
+    header_list: tuple[tuple[str, str], ...] = ()  # the headers as they came, in order, repeats kept
+    request_headers: tuple[tuple[str, str], ...] = ()  # what was sent (for the capture's request record)
     _decoded: Decoded | None = field(default=None, repr=False)
 
     @property
@@ -473,6 +476,9 @@ class Fetcher:
                         content=bytes(content),
                         elapsed=time.monotonic() - started,
                         set_cookies=tuple(reply.headers.get_list("set-cookie")),
+                        reason=reply.reason_phrase,
+                        header_list=tuple(reply.headers.multi_items()),
+                        request_headers=tuple(reply.request.headers.multi_items()),
                     )
         except OverBudget:
             raise TooLarge(url, f"body exceeds the {self.max_bytes:,} byte cap once decoded") from None

@@ -22,12 +22,13 @@ from urllib.parse import urlsplit
 from crawler.access import Access
 from crawler.adapters import Adapter
 from crawler.campaigns.extract import CampaignExtractor
-from crawler.config import Source
+from crawler.config import CaptureKeep, Source
 from crawler.errors import Blocked, ExtractionError, FetchError
 from crawler.extract import ExtractedArticle
 from crawler.fetch import Conditional, Fetcher, Response
 from crawler.listing import ListedLink, on_source_sites, same_site
 from storage import BackoffPolicy, Store, Validators
+from storage.captures import Captured, Served
 from storage.clock import utcnow
 
 ProgressHook = Callable[[str, int, int], None]
@@ -213,6 +214,7 @@ class Crawl:
     backoff: BackoffPolicy | None = None  # set by the daemon: a failing source waits before its next run
     max_articles: int | None = None  # articles fetched per run at most (settings.max_articles_per_crawl)
     catch_up: int = 0  # older list pages read, without --backfill, while the lists changed (settings.catch_up_pages)
+    captures: CaptureKeep = CaptureKeep.every  # which responses are kept as served (settings.captures)
 
     async def run(self) -> CrawlReport:
         run = _Run(CrawlReport(self.source.id))
@@ -273,6 +275,21 @@ class Crawl:
             self._fetched(url, exc.status, 0, time.monotonic() - started, exc.kind)
             raise
         return response
+
+    async def _capture(self, response: Response) -> Captured:
+        headers = response.header_list or tuple(response.headers.items())
+        if response.rendered:  # not the bytes served: the browser's page once its scripts ran
+            headers += (("X-Procwatch-Rendered", "by the browser (fetch: browser)"),)
+        served = Served(
+            response.url,
+            response.status,
+            response.reason,
+            headers,
+            response.content,
+            utcnow(),
+            response.request_headers,
+        )
+        return await self.store.run(self.store.evidence.capture, served)
 
     async def _save_validators(self, url: str, response: Response) -> None:
         """Remember a page's ETag/Last-Modified, only once what they vouch for is stored: validators
@@ -422,7 +439,11 @@ class Crawl:
         gone = f"HTTP {response.status}" if response.gone else _redirected_home(response.url, link.url, self.source)
         if gone:
             if known and not self.dry_run:
-                removed = await self.store.run(self.store.writer.mark_removed, link.url, reason=gone)
+                try:
+                    answer = await self._capture(response) if self.captures is not CaptureKeep.none else None
+                except OSError as exc:
+                    return ArticleResult(link.url, error, title=link.title, error=f"capture not written: {exc}")
+                removed = await self.store.run(self.store.writer.mark_removed, link.url, reason=gone, capture=answer)
                 # The gone answer's validators replace the live page's: if the page comes back unchanged,
                 # a conditional request must not answer 304 and hide the restoration.
                 await self._save_validators(link.url, response)
@@ -463,10 +484,21 @@ class Crawl:
             mentions = await _off_loop(_EXTRACTORS, finder.extract, text) if finder else ()
         except Exception as exc:
             return ArticleResult(link.url, error, title=link.title, error=_page_bug(self.source.id, link.url, exc))
+        # the answer as served, on disk before the version it proves is stored (an unchanged page: none)
+        wanted = self.captures is CaptureKeep.every or (self.captures is CaptureKeep.changes and known)
+        try:
+            capture = await self._capture(response) if wanted and not unchanged else None
+        except OSError as exc:
+            return ArticleResult(link.url, error, title=link.title, error=f"capture not written: {exc}")
         # the validators in the same transaction as the version they vouch for
         validators = Validators(response.headers.get("etag"), response.headers.get("last-modified"), response.status)
         stored = await self.store.submit(
-            self.source.id, article, mentions=mentions, validators=(link.url, validators), baseline=self.backfill > 0
+            self.source.id,
+            article,
+            mentions=mentions,
+            validators=(link.url, validators),
+            baseline=self.backfill > 0,
+            capture=capture,
         )
         result.outcome = ArticleOutcome(stored.kind)
         result.duplicate_of, result.version_id, result.article_id = (

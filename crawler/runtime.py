@@ -206,6 +206,7 @@ class Runtime:
             on_fetch=self._on_fetch,
             max_articles=self.config.settings.max_articles_per_crawl,
             catch_up=self.config.settings.catch_up_pages,
+            captures=self.config.settings.captures,
             **options,
         )
 

@@ -2,16 +2,18 @@
 
 Pages show third-party text (titles, bodies, diffs of portals' pages); it is sanitised when stored,
 and these headers are the second line: no script may run (the pages use none), nothing may be loaded
-from elsewhere, no page may be framed, no type sniffed, and no Referer sent to the portals linked.
+from elsewhere, no page may be framed (but a captured page, by the page showing it), no type
+sniffed, and no Referer sent to the portals linked.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-#: inline <style> and inline SVG are all the pages use; the feeds' stylesheet comes from this server
+#: inline <style> and inline SVG are all the pages use; the feeds' stylesheet comes from this server;
+#: a capture's page frames the captured page from this server (which sets its own, stricter policy)
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 HEADERS = [

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar, Protocol, TypeVar
 
+from storage.captures import Captured
 from storage.diff import change_size
 from storage.mentions import FoundMention
 from storage.significance import Significance, classify
@@ -86,6 +87,8 @@ class Recording:
     validators: tuple[str, Validators] | None = None
     #: a backfill's page: its campaigns are known at start, not new (a source's first crawl is by itself)
     baseline: bool = False
+    #: the response as served (storage.captures), stored with the version it makes, if it makes one
+    capture: Captured | None = None
 
 
 class OutcomeKind(StrEnum):

@@ -11,6 +11,7 @@ by their type, never by their message. The tree::
     │   │   └── RevisionMismatch       at another revision: db upgrade, or upgrade procwatch
     │   └── NoDatabase                 a read-only command pointed at nothing
     ├── QueryError (ValueError)        a search query that cannot be run (storage.search_terms)
+    ├── ExportError                    an export that cannot be written (storage.export)
     ├── ConfigError                    sources.yaml or settings cannot be used (crawler)
     ├── UnsetVariable (LookupError)    a ${VAR} of sources.yaml not in the environment
     ├── AdapterNotFound (LookupError)  an adapter name no registry knows
@@ -59,3 +60,7 @@ class NoDatabase(DatabaseError):
 
 class QueryError(ProcwatchError, ValueError):
     """A search that cannot be run; ``str()`` is one line saying why."""
+
+
+class ExportError(ProcwatchError):
+    """An export that cannot be written (a format whose library is missing); ``str()`` says what to do."""

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Index, LargeBinary, String, Text, UniqueConstraint, event
+from sqlalchemy import BigInteger, Column, Connection, Index, LargeBinary, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapper
 from sqlmodel import Field, SQLModel
 
@@ -115,6 +115,26 @@ class Event(SQLModel, table=True):
     at: datetime = _ts(nullable=False)
     reported: bool = True
     note: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Capture(SQLModel, table=True):
+    """A response kept as served (storage.captures): the WARC record that proves a version or a removal."""
+
+    __tablename__ = "capture"
+    __table_args__ = (Index("ix_capture_digest", "digest", "url"),)
+
+    id: int = Field(default=None, primary_key=True)  # None until the row is flushed
+    url: str = Field(max_length=2048)
+    fetched_at: datetime = _ts(nullable=False)
+    status: int
+    file: str = Field(max_length=255, description="relative to the capture directory")
+    record_offset: int = Field(sa_type=BigInteger)
+    record_length: int
+    digest: str = Field(max_length=64, description="WARC payload digest, sha1:BASE32")
+    record_id: str = Field(max_length=64)
+    revisit: bool = False
+    version_id: int | None = Field(default=None, foreign_key="article_version.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
 
 
 class Listing(SQLModel, table=True):

@@ -23,6 +23,7 @@ import asyncio
 import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine, func
@@ -31,6 +32,7 @@ from sqlmodel import Session, select
 from storage.backends import READ_ONLY, backend
 from storage.browse import BrowseQueries
 from storage.campaigns import CampaignRepository
+from storage.captures import Captured, Evidence
 from storage.decide import Extracted, Outcome, Recording
 from storage.history import HistoryQueries
 from storage.mentions import FoundMention
@@ -59,10 +61,11 @@ def _writes(method: Callable[..., object]) -> bool:
 class Store:
     """The archive on one database engine."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, *, captures: Path | None = None):
         self.engine = engine
         self.read_engine = engine.execution_options(**{READ_ONLY: True})
-        self.writer = ArchiveWriter(engine)
+        self.evidence = Evidence(engine, captures)  # captures under ``captures`` (default: storage.captures)
+        self.writer = ArchiveWriter(engine, self.evidence.files)
         self.history = HistoryQueries(engine)
         self.campaigns = CampaignRepository(engine)
         self.browse = BrowseQueries(engine, self.history, self.campaigns)
@@ -89,12 +92,15 @@ class Store:
         mentions: Sequence[FoundMention] = (),
         validators: tuple[str, Validators] | None = None,
         baseline: bool = False,
+        capture: Captured | None = None,
     ) -> Outcome:
         """Record a fetched page from async code (group commit): the page is written with the others
         submitted while the previous batch was being written, in one transaction, and this returns
-        once that transaction has committed. An idle store writes a page at once."""
+        once that transaction has committed. An idle store writes a page at once. ``capture``: the
+        response as served (:meth:`Evidence.capture`), kept with the version if the page makes one."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._waiting.append((Recording(source_id, page, mentions, validators=validators, baseline=baseline), future))
+        recording = Recording(source_id, page, mentions, validators=validators, baseline=baseline, capture=capture)
+        self._waiting.append((recording, future))
         if self._writer_task is None or self._writer_task.done():
             self._writer_task = asyncio.create_task(self._write_waiting())
         return await future

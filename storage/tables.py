@@ -14,6 +14,7 @@ from storage.models import (
     Campaign,
     CampaignMention,
     CampaignSource,
+    Capture,
     Delivery,
     Event,
     HttpValidator,
@@ -26,6 +27,7 @@ from storage.models import (
 ARTICLE = cast(Table, Article.__table__)  # type: ignore[attr-defined]
 VERSION = cast(Table, ArticleVersion.__table__)  # type: ignore[attr-defined]
 EVENT = cast(Table, Event.__table__)  # type: ignore[attr-defined]
+CAPTURE = cast(Table, Capture.__table__)  # type: ignore[attr-defined]
 REPUBLICATION = cast(Table, Republication.__table__)  # type: ignore[attr-defined]
 SIGNATURE = cast(Table, ArticleSignature.__table__)  # type: ignore[attr-defined]
 BAND = cast(Table, SignatureBand.__table__)  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, Table, bindparam, select, update
 
 from storage.backends import backend
+from storage.captures import Captured, CaptureStore
 from storage.clock import utcnow
 from storage.decide import (
     ArticleRef,
@@ -65,6 +66,7 @@ from storage.tables import (
     BAND,
     CAMPAIGN,
     CAMPAIGN_SOURCE,
+    CAPTURE,
     EVENT,
     MENTION,
     REPUBLICATION,
@@ -86,9 +88,10 @@ class ArchiveWriter:
 
     writes = True  # :meth:`storage.Store.run` runs these methods on the writer's threads
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, captures: CaptureStore | None = None):
         self.engine = engine
         self.backend = backend(engine)
+        self.captures = captures  # synced before a batch with captures commits: records first, then pointers
 
     # -- pages ----------------------------------------------------------------------------------
 
@@ -138,6 +141,9 @@ class ArchiveWriter:
         return outcomes
 
     def _write(self, recordings: Sequence[Recording], now: datetime) -> list[Outcome]:
+        if self.captures is not None and any(r.capture is not None for r in recordings):
+            self.captures.sync()
+
         def attempt() -> list[Outcome]:
             with self.engine.begin() as connection:
                 batch = _Batch(connection, self.backend, recordings, now)
@@ -150,10 +156,15 @@ class ArchiveWriter:
 
     # -- removals, checks, validators -----------------------------------------------------------
 
-    def mark_removed(self, url: str, *, at: datetime | None = None, reason: str | None = None) -> bool:
+    def mark_removed(
+        self, url: str, *, at: datetime | None = None, reason: str | None = None, capture: Captured | None = None
+    ) -> bool:
         """Mark a live article removed; returns False if it was unknown or already removed (then only
-        its check time moves on, so that a re-check of a removed page is not due again at once)."""
+        its check time moves on, so that a re-check of a removed page is not due again at once).
+        ``capture``: the answer that said so, as served, stored with the removal's event."""
         at = at or utcnow()
+        if capture is not None and self.captures is not None:
+            self.captures.sync()
         with self.engine.begin() as connection:
             query = select(ARTICLE.c.id, ARTICLE.c.status, ARTICLE.c.source_id).where(ARTICLE.c.url == url)
             row = connection.execute(query).first()
@@ -172,6 +183,8 @@ class ArchiveWriter:
             event_id = connection.execute(
                 EVENT.insert().values(_fitted(EVENT, event)).returning(EVENT.c.id)
             ).scalar_one()
+            if capture is not None:
+                connection.execute(CAPTURE.insert().values(capture.row(event_id=event_id)))
             enqueue(connection, outbox_rows_for_events([event | {"id": event_id, "source_id": source_id}]))
             return True
 
@@ -388,6 +401,13 @@ class _Batch:
         ids = self._insert(VERSION, [row for _, row in made], ids=True)
         for (version, _), version_id in zip(made, ids, strict=True):
             version.id = version_id
+        # the response that made each version, as served: its record is on disk already
+        captured = [
+            step.recording.capture.row(version_id=step.version.id)
+            for step in plan.steps
+            if isinstance(step, NewArticle | Edited) and step.recording.capture is not None
+        ]
+        self._insert(CAPTURE, captured)
         # searchable in the same transaction as it is stored
         tokens = [(version.id, document_tokens(f"{row['title']}\n{row['body_text']}")) for version, row in made]
         self.db.search_insert(self.connection, cast(list[tuple[int, str]], tokens))

@@ -56,6 +56,13 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _captures_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's captures (storage.captures) in its own directory, its subprocesses' too: on
+    PostgreSQL they would otherwise go to the user's data directory, shared by every test."""
+    monkeypatch.setenv("PROCWATCH_CAPTURES", str(tmp_path / "captures"))
+
+
 def _reset_postgres(url: str) -> None:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:

@@ -9,6 +9,7 @@ from crawler.cli import (  # noqa: F401  (register the commands)
     check,
     db,
     demo,
+    export,
     extract,
     feeds,
     fetch,
@@ -16,6 +17,7 @@ from crawler.cli import (  # noqa: F401  (register the commands)
     run,
     search,
     sources,
+    verify,
 )
 from crawler.cli.app import app
 
@@ -23,6 +25,7 @@ app.add_typer(db.db_app, name="db")
 app.add_typer(campaigns.campaigns_app, name="campaigns")
 app.add_typer(feeds.feed_app, name="feed")
 app.add_typer(notify.notify_app, name="notify")
+app.add_typer(export.export_app, name="export")
 
 
 def main() -> None:

@@ -38,6 +38,15 @@ SPARK_DAYS = 30
 COUNTS_FRESHNESS = 60.0
 RECENT = 20
 PAGE = 50
+# a captured page, shown as served: in a sandbox without scripts, and allowed to fetch nothing at all
+CAPTURE_HEADERS = {
+    "Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:;"
+    " frame-ancestors 'self'",
+    "X-Frame-Options": "SAMEORIGIN",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "private, max-age=3600",
+}
 Status = Callable[[], Mapping[str, Any]]  # /healthz's answer: per-source state, and next runs with a daemon
 
 _templates = Environment(
@@ -305,6 +314,9 @@ class WebView:
                 "html_right": Markup(right),
                 "changed": old_text != new_text,
             }
+        version_captures, event_captures = self.store.evidence.ids_for(
+            [v.id for v in versions], [e.id for e in history.events]
+        )
         context = {
             "article": _article(article, names),
             "current": {**_version(current), "text": current.body_text} if current else None,
@@ -317,8 +329,16 @@ class WebView:
                 }
                 for c, _ in found
             ],
-            "versions": [_version(v) for v in versions],
-            "events": [{"kind": str(e.kind), "at": iso(e.at), "note": e.note} for e in history.events],
+            "versions": [{**_version(v), "capture": _capture_page(version_captures.get(v.id))} for v in versions],
+            "events": [
+                {
+                    "kind": str(e.kind),
+                    "at": iso(e.at),
+                    "note": e.note,
+                    "capture": _capture_page(event_captures.get(e.id)),
+                }
+                for e in history.events
+            ],
             "republications": [
                 {
                     "url": r.url,
@@ -335,6 +355,58 @@ class WebView:
         }
         feed = f"/sources/{quote(article.source_id, safe='')}.xml"
         return Page("article.html", context, [(names.get(article.source_id, article.source_id), feed)])
+
+    def capture(self, capture_id: int, params: Mapping[str, str]) -> Page:
+        """A capture: the answer as the portal served it (headers, digest, the page in a sandboxed frame
+        that runs no script and fetches nothing), and its WARC record to download."""
+        capture = self.store.evidence.get(capture_id) if capture_id <= MAX_ID else None
+        if capture is None:
+            raise NotFound(f"no capture {capture_id}")
+        warc, status, headers, _payload = self.store.evidence.payload(capture)
+        found = self.store.history.get_article(capture.url)
+        context = {
+            "id": capture.id,
+            "url": capture.url,
+            "fetched": iso(capture.fetched_at),
+            "status": status,
+            "digest": capture.ref.digest,
+            "record_id": capture.ref.record_id,
+            "revisit": capture.ref.revisit,
+            "file": capture.ref.file,
+            "offset": capture.ref.offset,
+            "warc_date": warc.get("WARC-Date"),
+            "headers": [{"name": name, "value": value} for name, value in headers],
+            "version_id": capture.version_id,
+            "event_id": capture.event_id,
+            "article": f"/articles/{found.article.id}" if found is not None else None,
+            "page": f"/captures/{capture.id}/page",
+            "record": f"/captures/{capture.id}.warc.gz",
+        }
+        return Page("capture.html", context, [])
+
+    def capture_page(self, request: Request) -> Response:
+        """The captured body, served so that it can do nothing: a sandbox without scripts, and no
+        request allowed anywhere (the portal's images, styles and scripts are not fetched)."""
+        capture = self._capture_of(request)
+        _warc, _status, headers, payload = self.store.evidence.payload(capture)
+        content_type = next((v for k, v in headers if k.lower() == "content-type"), "text/html")
+        return Response(payload, media_type=content_type, headers=CAPTURE_HEADERS)
+
+    def capture_record(self, request: Request) -> Response:
+        capture = self._capture_of(request)
+        name = f"procwatch-capture-{capture.id}.warc.gz"
+        return Response(
+            self.store.evidence.files.record_bytes(capture.ref),
+            media_type="application/warc",
+            headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff"},
+        )
+
+    def _capture_of(self, request: Request) -> Any:
+        capture_id = int(request.path_params["capture_id"])
+        capture = self.store.evidence.get(capture_id) if capture_id <= MAX_ID else None
+        if capture is None:
+            raise NotFound(f"no capture {capture_id}")
+        return capture
 
     def campaigns(self, params: Mapping[str, str]) -> Page:
         filters = self._filters(params)
@@ -407,6 +479,15 @@ class WebView:
 
             return endpoint
 
+        def raw(build: Callable[[Request], Response]) -> Callable[[Request], Any]:
+            async def endpoint(request: Request) -> Response:
+                try:
+                    return await asyncio.to_thread(build, request)
+                except NotFound as exc:
+                    return Response(f"{exc}\n", status_code=404, media_type="text/plain; charset=utf-8")
+
+            return endpoint
+
         return [
             Route("/", page(self.overview)),
             Route("/index.json", page(self.overview)),
@@ -422,6 +503,10 @@ class WebView:
             Route("/campaigns/{name}", page(self.campaign, "name")),
             Route("/feeds", page(self.feed_list)),
             Route("/feeds.json", page(self.feed_list)),
+            Route("/captures/{capture_id:int}", page(self.capture, "capture_id")),
+            Route("/captures/{capture_id:int}.json", page(self.capture, "capture_id")),
+            Route("/captures/{capture_id:int}/page", raw(self.capture_page)),
+            Route("/captures/{capture_id:int}.warc.gz", raw(self.capture_record)),
         ]
 
 
@@ -463,6 +548,10 @@ def _every_week(counts: list[tuple[datetime, int]]) -> list[dict[str, Any]]:
         out.append({"week": week.date().isoformat(), "articles": by_week.get(week, 0)})
         week += timedelta(days=7)  # Beijing time has no daylight saving
     return out
+
+
+def _capture_page(capture_id: int | None) -> str | None:
+    return f"/captures/{capture_id}" if capture_id is not None else None
 
 
 def _full(version: ArticleVersion) -> str:

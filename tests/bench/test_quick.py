@@ -40,6 +40,7 @@ def test_quick_benchmark_prints_every_figure() -> None:
         "links in one <div>",
         "rare term (one article)",
         "index size per version",
+        "capture size / gzip floor",
     ):
         assert figure in measures, figure
     assert "machine:" in result.stdout

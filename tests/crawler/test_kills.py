@@ -10,6 +10,7 @@ the whole time. PROCWATCH_SOAK_ROUNDS raises the number of rounds (two kills eac
 from __future__ import annotations
 
 import functools
+import json
 import os
 import random
 import signal
@@ -128,7 +129,22 @@ def soak(db: str, tmp_path: Path, command: str, seed: int) -> int:
     assert count(db, "SELECT count(DISTINCT url) FROM article") == ARTICLES
     assert removals(db) == len(removed)
     assert edited_versions(db) == sum(edits.values())
+    # every version and every removal has its capture, on disk, with its digest: a kill between
+    # writing a record and storing its version leaves at most a record nothing points at
+    verified = subprocess.run(
+        [sys.executable, "-m", "crawler", "verify", "--db", db, "--json"], cwd=ROOT, capture_output=True, text=True
+    )
+    report = json.loads(verified.stdout)
+    assert verified.returncode == 0 and report["ok"], report
+    assert report["uncaptured_versions"] == 0 and report["checked"] >= ARTICLES + sum(edits.values()) + len(removed)
+    assert count(db, UNCAPTURED_REMOVALS) == 0
     return kills
+
+
+UNCAPTURED_REMOVALS = (
+    "SELECT count(*) FROM event e WHERE e.kind = 'removed'"
+    " AND NOT EXISTS (SELECT 1 FROM capture c WHERE c.event_id = e.id)"
+)
 
 
 def caught_up(db: str, removed: int, edited: int) -> bool:

@@ -216,6 +216,9 @@ def test_the_archive_holds_everything_the_world_served_through_kills_and_readers
     }
     assert late == {}
     assert repeats <= kills * SENDS_AT_ONCE  # at most the sends in flight when a daemon was killed
+    # the evidence promise: every version and removal kept as served, through the kills
+    evidence = store.evidence.verify()
+    assert evidence.ok and evidence.uncaptured_versions == 0, (evidence.missing[:3], evidence.altered[:3])
     if not cluster:
         with sqlite3.connect(database) as connection:
             assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,390 @@
+"""Captures: the responses that made a new version or a removal, kept as they were served, in WARC.
+
+Each capture is a WARC/1.1 ``request`` record and a ``response`` record (warcio), appended to rolling
+``.warc.gz`` files (one gzip member per record, so a record can be read, or handed out, alone) in the
+archive's capture directory. Each writing process has files of its own (its pid and start time in the
+name): several processes writing one archive never interleave. A payload the directory already holds
+(the same digest at the same URL) is written as a ``revisit`` record pointing at the first.
+
+A record is on disk (fsynced, once for a whole batch: :meth:`CaptureStore.sync`, called by the writer)
+before its pointer (:class:`CaptureRef`) is stored with the version it proves, in the version's own
+transaction: a kill leaves at worst a record nothing points at (`procwatch verify` lists those), never
+a version pointing at a record that is not there.
+
+The body kept is the entity the server sent, with its transfer and content codings removed (the
+fetcher decodes within its size cap); the headers say so: ``Content-Encoding`` and ``Content-Length``
+are kept under ``X-Procwatch-Original-*`` and the record's own ``Content-Length`` is the body's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import threading
+import time
+from base64 import b32encode
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, func, select
+
+from storage.tables import CAPTURE, VERSION
+
+CAPTURES_ENV = "PROCWATCH_CAPTURES"  # the capture directory, instead of the default beside the database
+ROLL_BYTES = 100_000_000  # a file is closed and another begun past this size
+_RENAMED = ("content-encoding", "content-length", "transfer-encoding")
+
+
+@dataclass(frozen=True)
+class Served:
+    """One answer as the fetcher got it."""
+
+    url: str
+    status: int
+    reason: str
+    headers: Sequence[tuple[str, str]]
+    body: bytes
+    fetched_at: datetime
+    request_headers: Sequence[tuple[str, str]] = ()
+
+
+@dataclass(frozen=True)
+class CaptureRef:
+    """Where a capture is: its file (relative to the capture directory), the offset and length of its
+    response (or revisit) record there, its payload digest and WARC record id."""
+
+    file: str
+    offset: int
+    length: int
+    digest: str
+    record_id: str
+    revisit: bool = False
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A capture written, waiting to be stored with the version or removal it proves."""
+
+    ref: CaptureRef
+    url: str
+    status: int
+    fetched_at: datetime
+
+    def row(self, *, version_id: int | None = None, event_id: int | None = None) -> dict[str, object]:
+        """Its row in the ``capture`` table."""
+        ref = self.ref
+        return {
+            "url": self.url,
+            "fetched_at": self.fetched_at,
+            "status": self.status,
+            "file": ref.file,
+            "record_offset": ref.offset,
+            "record_length": ref.length,
+            "digest": ref.digest,
+            "record_id": ref.record_id,
+            "revisit": ref.revisit,
+            "version_id": version_id,
+            "event_id": event_id,
+        }
+
+
+def payload_digest(body: bytes) -> str:
+    """WARC's payload digest: SHA-1 in base32, as warcio writes it."""
+    return "sha1:" + b32encode(hashlib.sha1(body).digest()).decode("ascii")
+
+
+class CaptureStore:
+    """Writes and reads captures under ``directory`` (made when the first capture is written)."""
+
+    def __init__(self, directory: Path, *, roll_bytes: int = ROLL_BYTES):
+        self.directory = directory
+        self.roll_bytes = roll_bytes
+        self._lock = threading.Lock()
+        self._file: io.BufferedWriter | None = None
+        self._unsynced = False
+        self._name = ""
+        self._sequence = 0
+
+    def write(self, served: Served, *, revisit_of: tuple[CaptureRef, str, datetime] | None = None) -> CaptureRef:
+        """Append ``served`` (a request and a response record, or a revisit of ``revisit_of``: the
+        earlier capture of the same payload, its URL and date) and return where its record is,
+        once it is on disk."""
+        from warcio.statusandheaders import StatusAndHeaders
+        from warcio.warcwriter import WARCWriter
+
+        digest = payload_digest(served.body)
+        headers = []
+        for name, value in served.headers:
+            renamed = name.lower() in _RENAMED
+            headers.append((f"X-Procwatch-Original-{name}" if renamed else name, value))
+        headers.append(("Content-Length", str(len(served.body))))
+        date = served.fetched_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        http = StatusAndHeaders(f"{served.status} {served.reason}".strip(), headers, protocol="HTTP/1.1")
+        with self._lock:
+            handle = self._open()
+            writer = WARCWriter(handle, gzip=True, warc_version="WARC/1.1")
+            path = served.url.split("/", 3)[3] if served.url.count("/") >= 3 else ""
+            request = StatusAndHeaders(f"GET /{path} HTTP/1.1", list(served.request_headers), is_http_request=True)
+            writer.write_record(
+                writer.create_warc_record(
+                    served.url, "request", http_headers=request, warc_headers_dict={"WARC-Date": date}
+                )
+            )
+            offset = handle.tell()
+            if revisit_of is not None:
+                earlier, earlier_url, earlier_date = revisit_of
+                record = writer.create_revisit_record(
+                    served.url,
+                    digest,
+                    earlier_url,
+                    earlier_date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    http_headers=http,
+                )
+                record.rec_headers.add_header("WARC-Date", date)
+                record.rec_headers.add_header("WARC-Refers-To", earlier.record_id)
+            else:
+                record = writer.create_warc_record(
+                    served.url,
+                    "response",
+                    payload=io.BytesIO(served.body),
+                    length=len(served.body),
+                    http_headers=http,
+                    warc_headers_dict={"WARC-Date": date, "WARC-Payload-Digest": digest},
+                )
+            writer.write_record(record)
+            handle.flush()
+            self._unsynced = True  # fsynced by sync(), once for a batch, before the batch's versions commit
+            length = handle.tell() - offset
+            ref = CaptureRef(
+                self._name,
+                offset,
+                length,
+                digest,
+                str(record.rec_headers.get_header("WARC-Record-ID")),
+                revisit=revisit_of is not None,
+            )
+            if handle.tell() >= self.roll_bytes:
+                self._close()
+            return ref
+
+    def record_bytes(self, ref: CaptureRef) -> bytes:
+        """The record alone: one gzip member, itself a valid .warc.gz."""
+        with (self.directory / ref.file).open("rb") as handle:
+            handle.seek(ref.offset)
+            return handle.read(ref.length)
+
+    def read(self, ref: CaptureRef) -> tuple[dict[str, str], int, list[tuple[str, str]], bytes]:
+        """(WARC headers, HTTP status, HTTP headers, payload) of the record ``ref`` points at."""
+        from warcio.archiveiterator import ArchiveIterator
+
+        for record in ArchiveIterator(io.BytesIO(self.record_bytes(ref))):
+            warc = dict(record.rec_headers.headers)
+            status = int((record.http_headers.get_statuscode() if record.http_headers else 0) or 0)
+            headers = list(record.http_headers.headers) if record.http_headers else []
+            return warc, status, headers, record.content_stream().read()
+        raise ValueError(f"{self.directory / ref.file} at {ref.offset}: no WARC record there")
+
+    def records(self) -> Iterator[tuple[str, int, str, str]]:
+        """Every response or revisit record in the directory: (file, offset, record id, payload digest)."""
+        from warcio.archiveiterator import ArchiveIterator
+
+        for path in sorted(self.directory.glob("*.warc.gz")) if self.directory.is_dir() else []:
+            with path.open("rb") as handle:
+                iterator = ArchiveIterator(handle)
+                for record in iterator:
+                    if record.rec_type in ("response", "revisit"):
+                        offset = iterator.get_record_offset()
+                        yield (
+                            path.name,
+                            offset,
+                            str(record.rec_headers.get_header("WARC-Record-ID")),
+                            str(record.rec_headers.get_header("WARC-Payload-Digest")),
+                        )
+
+    def sync(self) -> None:
+        """Every record written so far on disk (called before the versions pointing at them commit)."""
+        with self._lock:
+            if self._unsynced and self._file is not None:
+                os.fsync(self._file.fileno())
+            self._unsynced = False
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _open(self) -> io.BufferedWriter:
+        if self._file is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._sequence += 1
+            stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+            self._name = f"procwatch-{stamp}-{os.getpid()}-{self._sequence:05d}.warc.gz"
+            self._file = (self.directory / self._name).open("ab")
+        return self._file
+
+    def _close(self) -> None:
+        if self._file is not None:
+            if self._unsynced:  # a file rolled over: what it holds is on disk before the next one begins
+                os.fsync(self._file.fileno())
+                self._unsynced = False
+            self._file.close()
+            self._file = None
+
+
+def default_directory(engine: Engine) -> Path:
+    """$PROCWATCH_CAPTURES, else beside a SQLite database (``archive.sqlite3`` -> ``archive.captures``),
+    else under the user's data directory, one per PostgreSQL database."""
+    configured = os.environ.get(CAPTURES_ENV)
+    if configured:
+        return Path(configured)
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database)
+        return path.with_name(path.stem + ".captures")
+    from platformdirs import user_data_path
+
+    return user_data_path("procwatch") / "captures" / f"{url.host or 'local'}-{url.port or 5432}-{url.database}"
+
+
+@dataclass(frozen=True)
+class StoredCapture:
+    """A capture as the archive knows it: its row, and where its record is."""
+
+    id: int
+    url: str
+    fetched_at: datetime
+    status: int
+    ref: CaptureRef
+    version_id: int | None
+    event_id: int | None
+
+
+@dataclass
+class Verification:
+    """What `procwatch verify` found; ``ok`` when nothing points at a missing or altered record."""
+
+    checked: int = 0
+    missing: list[str] = field(default_factory=list)  # a row whose record is not where it says
+    altered: list[str] = field(default_factory=list)  # a record whose payload digest is not its row's
+    unreferenced: int = 0  # records no row points at (a crawl stopped between the two, or one that stored nothing new)
+    uncaptured_versions: int = 0  # versions stored before captures existed, or while they were off
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.altered
+
+
+class Evidence:
+    """The archive's captures: written before the version they prove, read for the web view and verify."""
+
+    # Captures are file appends (and a read of earlier digests): they run beside the database's writer,
+    # not queued behind its transactions
+    writes = False
+
+    def __init__(self, engine: Engine, directory: Path | None = None):
+        self.engine = engine
+        self.files = CaptureStore(directory or default_directory(engine))
+
+    def capture(self, served: Served) -> Captured:
+        """Write ``served``; a payload this URL was already captured with becomes a revisit record."""
+        digest = payload_digest(served.body)
+        with self.engine.connect() as connection:
+            earlier = connection.execute(
+                select(CAPTURE)
+                .where(CAPTURE.c.digest == digest, CAPTURE.c.url == served.url, CAPTURE.c.revisit.is_(False))
+                .order_by(CAPTURE.c.id)
+                .limit(1)
+            ).first()
+        revisit_of = (self._ref(earlier), earlier.url, earlier.fetched_at) if earlier is not None else None
+        ref = self.files.write(served, revisit_of=revisit_of)
+        return Captured(ref, served.url, served.status, served.fetched_at)
+
+    def of_version(self, version_id: int) -> StoredCapture | None:
+        return self._one(CAPTURE.c.version_id == version_id)
+
+    def of_event(self, event_id: int) -> StoredCapture | None:
+        return self._one(CAPTURE.c.event_id == event_id)
+
+    def get(self, capture_id: int) -> StoredCapture | None:
+        return self._one(CAPTURE.c.id == capture_id)
+
+    def ids_for(self, version_ids: Sequence[int], event_ids: Sequence[int]) -> tuple[dict[int, int], dict[int, int]]:
+        """The capture id of each of these versions and events that has one (for links, in one query)."""
+        if not version_ids and not event_ids:
+            return {}, {}
+        query = select(CAPTURE.c.id, CAPTURE.c.version_id, CAPTURE.c.event_id).where(
+            CAPTURE.c.version_id.in_(list(version_ids)) | CAPTURE.c.event_id.in_(list(event_ids))
+        )
+        versions: dict[int, int] = {}
+        events: dict[int, int] = {}
+        with self.engine.connect() as connection:
+            for capture_id, version_id, event_id in connection.execute(query.order_by(CAPTURE.c.id)):
+                if version_id is not None:
+                    versions[version_id] = capture_id
+                if event_id is not None:
+                    events[event_id] = capture_id
+        return versions, events
+
+    def payload(self, capture: StoredCapture) -> tuple[dict[str, str], int, list[tuple[str, str]], bytes]:
+        """The capture's record read; a revisit's payload is its first capture's (the same digest and URL)."""
+        warc, status, headers, payload = self.files.read(capture.ref)
+        original = self.original_of(capture) if capture.ref.revisit else None
+        if original is not None:
+            payload = self.files.read(original.ref)[3]
+        return warc, status, headers, payload
+
+    def original_of(self, capture: StoredCapture) -> StoredCapture | None:
+        """The first capture of a revisit's payload (the same digest at the same URL)."""
+        return self._one(
+            (CAPTURE.c.digest == capture.ref.digest) & (CAPTURE.c.url == capture.url) & CAPTURE.c.revisit.is_(False),
+            first=True,
+        )
+
+    def verify(self) -> Verification:
+        """Both ways: every row's record is there with its digest; every record is counted, those no
+        row points at reported (never an error: a kill between the record and its row leaves one)."""
+        found = Verification()
+        referenced: set[tuple[str, int]] = set()
+        with self.engine.connect() as connection:
+            rows = list(connection.execute(select(CAPTURE).order_by(CAPTURE.c.id)))
+            versions = connection.execute(select(func.count()).select_from(VERSION)).scalar_one()
+            captured = connection.execute(
+                select(func.count(func.distinct(CAPTURE.c.version_id))).where(CAPTURE.c.version_id.is_not(None))
+            ).scalar_one()
+        found.uncaptured_versions = int(versions) - int(captured)
+        for row in rows:
+            found.checked += 1
+            ref = self._ref(row)
+            referenced.add((ref.file, ref.offset))
+            where = f"capture {row.id} ({row.url}): {self.files.directory / ref.file} at {ref.offset}"
+            try:
+                warc, _status, _headers, payload = self.files.read(ref)
+            except Exception as exc:  # not there, cut short, or not a WARC record any more: all one to a reader
+                found.missing.append(f"{where}: {type(exc).__name__}: {exc}".splitlines()[0][:300])
+                continue
+            if warc.get("WARC-Record-ID") != ref.record_id:
+                found.missing.append(f"{where}: another record is there")
+            elif not ref.revisit and payload_digest(payload) != ref.digest:
+                found.altered.append(f"{where}: its payload's digest is not {ref.digest}")
+        try:
+            found.unreferenced = sum(1 for name, at, *_ in self.files.records() if (name, at) not in referenced)
+        except Exception as exc:  # a file damaged past a record boundary: say where, count no further
+            found.missing.append(
+                f"{self.files.directory}: a file cannot be read to its end: {exc}".splitlines()[0][:300]
+            )
+        return found
+
+    def _one(self, condition: ColumnElement[bool], *, first: bool = False) -> StoredCapture | None:
+        order = CAPTURE.c.id if first else CAPTURE.c.id.desc()
+        with self.engine.connect() as connection:
+            row = connection.execute(select(CAPTURE).where(condition).order_by(order).limit(1)).first()
+        if row is None:
+            return None
+        return StoredCapture(row.id, row.url, row.fetched_at, row.status, self._ref(row), row.version_id, row.event_id)
+
+    @staticmethod
+    def _ref(row: Any) -> CaptureRef:
+        return CaptureRef(row.file, row.record_offset, row.record_length, row.digest, row.record_id, row.revisit)
