@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Boolean, DateTime, Engine, Float, Integer, Select, Table, func, select
+from sqlalchemy import Boolean, ColumnElement, DateTime, Engine, Float, Integer, Select, Table, func, select, true
 
 from storage.captures import Evidence
 from storage.errors import ExportError
@@ -80,19 +80,10 @@ def export_dataset(
     resources = []
     with engine.connect() as connection:
         for name, table, article_column, description in RESOURCES:
-            query = select(*table.c).order_by(*table.primary_key.columns)
-            chosen = selection.articles()
-            if article_column is not None:
-                query = query.where(table.c[article_column].in_(chosen))
-            elif table is CAPTURE:
-                versions = select(VERSION.c.id).where(VERSION.c.article_id.in_(chosen))
-                events = select(EVENT.c.id).where(EVENT.c.article_id.in_(chosen))
-                query = query.where(CAPTURE.c.version_id.in_(versions) | CAPTURE.c.event_id.in_(events))
-            elif table is CAMPAIGN and (selection.sources or selection.since or selection.until):
-                query = query.where(
-                    CAMPAIGN.c.id.in_(select(MENTION.c.campaign_id).where(MENTION.c.article_id.in_(chosen)))
-                )
-            rows = connection.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
+            query = select(*table.c).where(_selected(table, article_column, selection))
+            rows = connection.execution_options(stream_results=True, yield_per=CHUNK).execute(
+                query.order_by(*table.primary_key.columns)
+            )
             path = out / f"{name}.{fmt}"
             written[name] = _write(path, fmt, table, _plain(rows), name, progress)
             resources.append(_resource(name, path.name, fmt, table, description))
@@ -110,34 +101,16 @@ def export_dataset(
 def count_rows(engine: Engine, selection: Selection = Selection()) -> dict[str, int]:
     """Rows each resource of an export of ``selection`` holds (for a progress bar, and round-trip checks)."""
     with engine.connect() as connection:
-        chosen = selection.articles()
         out = {}
         for name, table, article_column, _ in RESOURCES:
-            query = select(func.count()).select_from(table)
-            if article_column is not None:
-                query = query.where(table.c[article_column].in_(chosen))
-            elif table is CAPTURE:
-                versions = select(VERSION.c.id).where(VERSION.c.article_id.in_(chosen))
-                events = select(EVENT.c.id).where(EVENT.c.article_id.in_(chosen))
-                query = query.where(CAPTURE.c.version_id.in_(versions) | CAPTURE.c.event_id.in_(events))
-            elif table is CAMPAIGN and (selection.sources or selection.since or selection.until):
-                query = query.where(
-                    CAMPAIGN.c.id.in_(select(MENTION.c.campaign_id).where(MENTION.c.article_id.in_(chosen)))
-                )
+            query = select(func.count()).select_from(table).where(_selected(table, article_column, selection))
             out[name] = int(connection.execute(query).scalar_one())
         return out
 
 
 def export_warc(evidence: Evidence, out: IO[bytes], selection: Selection = Selection()) -> int:
     """The selected captures' records, in the order they were stored; the records written."""
-    chosen = selection.articles()
-    versions = select(VERSION.c.id).where(VERSION.c.article_id.in_(chosen))
-    events = select(EVENT.c.id).where(EVENT.c.article_id.in_(chosen))
-    query = (
-        select(CAPTURE.c.id)
-        .where(CAPTURE.c.version_id.in_(versions) | CAPTURE.c.event_id.in_(events))
-        .order_by(CAPTURE.c.id)
-    )
+    query = select(CAPTURE.c.id).where(_selected(CAPTURE, None, selection)).order_by(CAPTURE.c.id)
     with evidence.engine.connect() as connection:
         ids = list(connection.execute(query).scalars())
     written, seen = 0, set()
@@ -157,6 +130,21 @@ def export_warc(evidence: Evidence, out: IO[bytes], selection: Selection = Selec
             out.write(evidence.files.record_bytes(ref))
             written += 1
     return written
+
+
+def _selected(table: Table, article_column: str | None, selection: Selection) -> ColumnElement[bool]:
+    """The rows of ``table`` that belong to the selection's articles (captures by their version or
+    removal, campaigns by a mention, when the selection narrows anything)."""
+    chosen = selection.articles()
+    if article_column is not None:
+        return table.c[article_column].in_(chosen)
+    if table is CAPTURE:
+        versions = select(VERSION.c.id).where(VERSION.c.article_id.in_(chosen))
+        events = select(EVENT.c.id).where(EVENT.c.article_id.in_(chosen))
+        return CAPTURE.c.version_id.in_(versions) | CAPTURE.c.event_id.in_(events)
+    if table is CAMPAIGN and (selection.sources or selection.since or selection.until):
+        return CAMPAIGN.c.id.in_(select(MENTION.c.campaign_id).where(MENTION.c.article_id.in_(chosen)))
+    return true()
 
 
 def _plain(rows: Iterator[Any]) -> Iterator[dict[str, Any]]:
