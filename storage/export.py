@@ -132,6 +132,41 @@ def export_warc(evidence: Evidence, out: IO[bytes], selection: Selection = Selec
     return written
 
 
+def export_wacz(evidence: Evidence, out: Path, selection: Selection = Selection()) -> int:
+    """The selected captures as a WACZ (the WARC, its CDXJ index, a page list, a datapackage), which
+    ReplayWeb.page and pywb open; the records it holds."""
+    import tempfile
+
+    try:
+        from wacz.main import main as wacz
+    except ImportError:
+        raise ExportError("WACZ needs the wacz package (pip install 'procwatch[export]')") from None
+    with tempfile.TemporaryDirectory() as name:
+        warc, pages = Path(name) / "procwatch.warc.gz", Path(name) / "pages.jsonl"
+        with warc.open("wb") as handle:
+            records = export_warc(evidence, handle, selection)
+        with pages.open("w", encoding="utf-8") as listing:  # the pages a replay tool lists: each version shown
+            listing.write(json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "procwatch captures"}) + "\n")
+            for page in _pages(evidence, selection):
+                listing.write(json.dumps(page, ensure_ascii=False) + "\n")
+        arguments = ["create", "-o", str(out), "-p", str(pages), "--title", "procwatch captures", str(warc)]
+        if wacz(arguments) not in (0, None):
+            raise ExportError(f"the wacz package could not write {out}")
+    return records
+
+
+def _pages(evidence: Evidence, selection: Selection) -> Iterator[dict[str, str]]:
+    query = (
+        select(CAPTURE.c.url, CAPTURE.c.fetched_at, VERSION.c.title)
+        .join(VERSION, VERSION.c.id == CAPTURE.c.version_id)
+        .where(_selected(CAPTURE, None, selection))
+        .order_by(CAPTURE.c.id)
+    )
+    with evidence.engine.connect() as connection:
+        for url, fetched_at, title in connection.execute(query):
+            yield {"url": url, "ts": fetched_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "title": title}
+
+
 def _selected(table: Table, article_column: str | None, selection: Selection) -> ColumnElement[bool]:
     """The rows of ``table`` that belong to the selection's articles (captures by their version or
     removal, campaigns by a mention, when the selection narrows anything)."""

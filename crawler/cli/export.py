@@ -83,3 +83,25 @@ def warc_command(
         records = export_warc(store.evidence, handle, _selection(source, since, until))
     partial.replace(out)  # a reader never sees half a file
     console.print(f"{out}: {records:,} records")
+
+
+@export_app.command("wacz")
+def wacz_command(
+    out: Annotated[Path, typer.Option("--out", help="the .wacz file to write")],
+    source: SourceOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    db: DbOption = None,
+) -> None:
+    """The selected captures as a WACZ, which ReplayWeb.page and pywb open (pip install 'procwatch[export]')."""
+    from storage.errors import ExportError
+    from storage.export import export_wacz
+
+    if out.is_dir():
+        fail(f"--out: {out} is a directory; give a file name such as archive.wacz", USAGE_EXIT)
+    store = open_store(db)
+    try:
+        records = export_wacz(store.evidence, out, _selection(source, since, until))
+    except ExportError as exc:
+        fail(f"procwatch: {exc}", USAGE_EXIT)
+    console.print(f"{out}: {records:,} records")
