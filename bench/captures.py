@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import Row
-from storage.captures import CaptureStore, Served
+from storage.captures import LocalCaptures, Served
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "extraction" / "pages"
 VERSIONS_PER_PORTAL_MONTH = 63  # two new articles a day and 5 % of them edited once: a busy provincial portal
@@ -38,7 +38,7 @@ def _pages() -> list[bytes]:
 def run(quick: bool = False) -> list[Row]:
     pages = _pages()[: 12 if quick else None]
     with tempfile.TemporaryDirectory() as name:
-        store = CaptureStore(Path(name))
+        store = LocalCaptures(Path(name))
         started = time.perf_counter()
         refs = []
         for i, page in enumerate(pages):

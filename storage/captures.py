@@ -28,10 +28,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Engine, func, select
 
+from storage.errors import CaptureError
 from storage.tables import CAPTURE, VERSION
 
 CAPTURES_ENV = "PROCWATCH_CAPTURES"  # the capture directory, instead of the default beside the database
@@ -97,116 +99,146 @@ def payload_digest(body: bytes) -> str:
     return "sha1:" + b32encode(hashlib.sha1(body).digest()).decode("ascii")
 
 
+def _encode(served: Served, revisit_of: tuple[CaptureRef, str, datetime] | None) -> tuple[bytes, bytes, str]:
+    """(the request record, the response or revisit record, its record id), each one gzip member."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    digest = payload_digest(served.body)
+    headers = []
+    for name, value in served.headers:
+        renamed = name.lower() in _RENAMED
+        headers.append((f"X-Procwatch-Original-{name}" if renamed else name, value))
+    headers.append(("Content-Length", str(len(served.body))))
+    date = served.fetched_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    http = StatusAndHeaders(f"{served.status} {served.reason}".strip(), headers, protocol="HTTP/1.1")
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True, warc_version="WARC/1.1")
+    path = served.url.split("/", 3)[3] if served.url.count("/") >= 3 else ""
+    request = StatusAndHeaders(f"GET /{path} HTTP/1.1", list(served.request_headers), is_http_request=True)
+    writer.write_record(
+        writer.create_warc_record(served.url, "request", http_headers=request, warc_headers_dict={"WARC-Date": date})
+    )
+    split = buffer.tell()
+    if revisit_of is not None:
+        earlier, earlier_url, earlier_date = revisit_of
+        record = writer.create_revisit_record(
+            served.url,
+            digest,
+            earlier_url,
+            earlier_date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            http_headers=http,
+        )
+        record.rec_headers.add_header("WARC-Date", date)
+        record.rec_headers.add_header("WARC-Refers-To", earlier.record_id)
+    else:
+        record = writer.create_warc_record(
+            served.url,
+            "response",
+            payload=io.BytesIO(served.body),
+            length=len(served.body),
+            http_headers=http,
+            warc_headers_dict={"WARC-Date": date, "WARC-Payload-Digest": digest},
+        )
+    writer.write_record(record)
+    data = buffer.getvalue()
+    return data[:split], data[split:], str(record.rec_headers.get_header("WARC-Record-ID"))
+
+
+def _first_record(data: bytes, where: str) -> tuple[dict[str, str], int, list[tuple[str, str]], bytes]:
+    from warcio.archiveiterator import ArchiveIterator
+
+    for record in ArchiveIterator(io.BytesIO(data)):
+        warc = dict(record.rec_headers.headers)
+        status = int((record.http_headers.get_statuscode() if record.http_headers else 0) or 0)
+        headers = list(record.http_headers.headers) if record.http_headers else []
+        return warc, status, headers, record.content_stream().read()
+    raise ValueError(f"{where}: no WARC record there")
+
+
 class CaptureStore:
-    """Writes and reads captures under ``directory`` (made when the first capture is written)."""
+    """Writes and reads captures: records appended to this process's current file (local files, or
+    objects in an S3-compatible store: :func:`open_captures`)."""
+
+    location = ""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def write(self, served: Served, *, revisit_of: tuple[CaptureRef, str, datetime] | None = None) -> CaptureRef:
+        """Append ``served`` (a request and a response record, or a revisit of ``revisit_of``: the
+        earlier capture of the same payload, its URL and date) and return where its record is; it is
+        durable once :meth:`sync` returns."""
+        request, response, record_id = _encode(served, revisit_of)
+        with self._lock:
+            name, offset = self._append(request + response)
+        digest = payload_digest(served.body)
+        return CaptureRef(name, offset + len(request), len(response), digest, record_id, revisit=revisit_of is not None)
+
+    def read(self, ref: CaptureRef) -> tuple[dict[str, str], int, list[tuple[str, str]], bytes]:
+        """(WARC headers, HTTP status, HTTP headers, payload) of the record ``ref`` points at."""
+        return _first_record(self.record_bytes(ref), self.where(ref))
+
+    def records(self) -> Iterator[tuple[str, int, str, str]]:
+        """Every response or revisit record stored: (file, offset, record id, payload digest)."""
+        from warcio.archiveiterator import ArchiveIterator
+
+        for name, stream in self._files():
+            iterator = ArchiveIterator(stream)
+            for record in iterator:
+                if record.rec_type in ("response", "revisit"):
+                    yield (
+                        name,
+                        iterator.get_record_offset(),
+                        str(record.rec_headers.get_header("WARC-Record-ID")),
+                        str(record.rec_headers.get_header("WARC-Payload-Digest")),
+                    )
+
+    def where(self, ref: CaptureRef) -> str:
+        return f"{self.location}/{ref.file} at {ref.offset}"
+
+    def record_bytes(self, ref: CaptureRef) -> bytes:
+        """The record alone: one gzip member, itself a valid .warc.gz."""
+        raise NotImplementedError
+
+    def sync(self) -> None:
+        """Every record written so far durable (called before the versions pointing at them commit)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _append(self, data: bytes) -> tuple[str, int]:
+        raise NotImplementedError
+
+    def _files(self) -> Iterator[tuple[str, IO[bytes]]]:
+        raise NotImplementedError
+
+    @staticmethod
+    def _new_name(sequence: int) -> str:
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+        return f"procwatch-{stamp}-{os.getpid()}-{sequence:05d}.warc.gz"
+
+
+class LocalCaptures(CaptureStore):
+    """Rolling files under ``directory`` (made when the first capture is written), fsynced by sync()."""
 
     def __init__(self, directory: Path, *, roll_bytes: int = ROLL_BYTES):
+        super().__init__()
         self.directory = directory
+        self.location = str(directory)
         self.roll_bytes = roll_bytes
-        self._lock = threading.Lock()
         self._file: io.BufferedWriter | None = None
         self._unsynced = False
         self._name = ""
         self._sequence = 0
 
-    def write(self, served: Served, *, revisit_of: tuple[CaptureRef, str, datetime] | None = None) -> CaptureRef:
-        """Append ``served`` (a request and a response record, or a revisit of ``revisit_of``: the
-        earlier capture of the same payload, its URL and date) and return where its record is,
-        once it is on disk."""
-        from warcio.statusandheaders import StatusAndHeaders
-        from warcio.warcwriter import WARCWriter
-
-        digest = payload_digest(served.body)
-        headers = []
-        for name, value in served.headers:
-            renamed = name.lower() in _RENAMED
-            headers.append((f"X-Procwatch-Original-{name}" if renamed else name, value))
-        headers.append(("Content-Length", str(len(served.body))))
-        date = served.fetched_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        http = StatusAndHeaders(f"{served.status} {served.reason}".strip(), headers, protocol="HTTP/1.1")
-        with self._lock:
-            handle = self._open()
-            writer = WARCWriter(handle, gzip=True, warc_version="WARC/1.1")
-            path = served.url.split("/", 3)[3] if served.url.count("/") >= 3 else ""
-            request = StatusAndHeaders(f"GET /{path} HTTP/1.1", list(served.request_headers), is_http_request=True)
-            writer.write_record(
-                writer.create_warc_record(
-                    served.url, "request", http_headers=request, warc_headers_dict={"WARC-Date": date}
-                )
-            )
-            offset = handle.tell()
-            if revisit_of is not None:
-                earlier, earlier_url, earlier_date = revisit_of
-                record = writer.create_revisit_record(
-                    served.url,
-                    digest,
-                    earlier_url,
-                    earlier_date.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    http_headers=http,
-                )
-                record.rec_headers.add_header("WARC-Date", date)
-                record.rec_headers.add_header("WARC-Refers-To", earlier.record_id)
-            else:
-                record = writer.create_warc_record(
-                    served.url,
-                    "response",
-                    payload=io.BytesIO(served.body),
-                    length=len(served.body),
-                    http_headers=http,
-                    warc_headers_dict={"WARC-Date": date, "WARC-Payload-Digest": digest},
-                )
-            writer.write_record(record)
-            handle.flush()
-            self._unsynced = True  # fsynced by sync(), once for a batch, before the batch's versions commit
-            length = handle.tell() - offset
-            ref = CaptureRef(
-                self._name,
-                offset,
-                length,
-                digest,
-                str(record.rec_headers.get_header("WARC-Record-ID")),
-                revisit=revisit_of is not None,
-            )
-            if handle.tell() >= self.roll_bytes:
-                self._close()
-            return ref
-
     def record_bytes(self, ref: CaptureRef) -> bytes:
-        """The record alone: one gzip member, itself a valid .warc.gz."""
         with (self.directory / ref.file).open("rb") as handle:
             handle.seek(ref.offset)
             return handle.read(ref.length)
 
-    def read(self, ref: CaptureRef) -> tuple[dict[str, str], int, list[tuple[str, str]], bytes]:
-        """(WARC headers, HTTP status, HTTP headers, payload) of the record ``ref`` points at."""
-        from warcio.archiveiterator import ArchiveIterator
-
-        for record in ArchiveIterator(io.BytesIO(self.record_bytes(ref))):
-            warc = dict(record.rec_headers.headers)
-            status = int((record.http_headers.get_statuscode() if record.http_headers else 0) or 0)
-            headers = list(record.http_headers.headers) if record.http_headers else []
-            return warc, status, headers, record.content_stream().read()
-        raise ValueError(f"{self.directory / ref.file} at {ref.offset}: no WARC record there")
-
-    def records(self) -> Iterator[tuple[str, int, str, str]]:
-        """Every response or revisit record in the directory: (file, offset, record id, payload digest)."""
-        from warcio.archiveiterator import ArchiveIterator
-
-        for path in sorted(self.directory.glob("*.warc.gz")) if self.directory.is_dir() else []:
-            with path.open("rb") as handle:
-                iterator = ArchiveIterator(handle)
-                for record in iterator:
-                    if record.rec_type in ("response", "revisit"):
-                        offset = iterator.get_record_offset()
-                        yield (
-                            path.name,
-                            offset,
-                            str(record.rec_headers.get_header("WARC-Record-ID")),
-                            str(record.rec_headers.get_header("WARC-Payload-Digest")),
-                        )
-
     def sync(self) -> None:
-        """Every record written so far on disk (called before the versions pointing at them commit)."""
         with self._lock:
             if self._unsynced and self._file is not None:
                 os.fsync(self._file.fileno())
@@ -216,14 +248,25 @@ class CaptureStore:
         with self._lock:
             self._close()
 
-    def _open(self) -> io.BufferedWriter:
+    def _append(self, data: bytes) -> tuple[str, int]:
         if self._file is None:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._sequence += 1
-            stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-            self._name = f"procwatch-{stamp}-{os.getpid()}-{self._sequence:05d}.warc.gz"
+            self._name = self._new_name(self._sequence)
             self._file = (self.directory / self._name).open("ab")
-        return self._file
+        offset = self._file.tell()
+        self._file.write(data)
+        self._file.flush()
+        self._unsynced = True
+        name = self._name
+        if self._file.tell() >= self.roll_bytes:
+            self._close()
+        return name, offset
+
+    def _files(self) -> Iterator[tuple[str, IO[bytes]]]:
+        for path in sorted(self.directory.glob("*.warc.gz")) if self.directory.is_dir() else []:
+            with path.open("rb") as handle:
+                yield path.name, handle
 
     def _close(self) -> None:
         if self._file is not None:
@@ -234,12 +277,80 @@ class CaptureStore:
             self._file = None
 
 
-def default_directory(engine: Engine) -> Path:
-    """$PROCWATCH_CAPTURES, else beside a SQLite database (``archive.sqlite3`` -> ``archive.captures``),
-    else under the user's data directory, one per PostgreSQL database."""
+class ObjectCaptures(CaptureStore):
+    """Captures in an S3-compatible store (``s3://bucket/prefix``), shared by every machine of a
+    cluster: the records written since the last sync() are put as one object (a put is whole or
+    absent: a kill loses only records nothing points at yet). Endpoint and credentials come from
+    boto3's own settings (``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID`` ...)."""
+
+    def __init__(self, url: str):
+        super().__init__()
+        parts = urlsplit(url)
+        self.bucket, self.prefix = parts.netloc, parts.path.strip("/")
+        self.location = url.rstrip("/")
+        self._buffer = io.BytesIO()
+        self._name = ""
+        self._sequence = 0
+        self._client: Any = None
+
+    def record_bytes(self, ref: CaptureRef) -> bytes:
+        answer = self._s3().get_object(
+            Bucket=self.bucket, Key=self._key(ref.file), Range=f"bytes={ref.offset}-{ref.offset + ref.length - 1}"
+        )
+        return bytes(answer["Body"].read())
+
+    def sync(self) -> None:
+        with self._lock:
+            if self._buffer.tell():
+                self._s3().put_object(Bucket=self.bucket, Key=self._key(self._name), Body=self._buffer.getvalue())
+                self._buffer = io.BytesIO()
+                self._name = ""
+
+    def close(self) -> None:
+        self.sync()
+
+    def _append(self, data: bytes) -> tuple[str, int]:
+        if not self._name:
+            self._sequence += 1
+            self._name = self._new_name(self._sequence)
+        offset = self._buffer.tell()
+        self._buffer.write(data)
+        return self._name, offset
+
+    def _files(self) -> Iterator[tuple[str, IO[bytes]]]:
+        pages = self._s3().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key(""))
+        for page in pages:
+            for item in page.get("Contents", []):
+                name = item["Key"].rsplit("/", 1)[-1]
+                if name.endswith(".warc.gz"):
+                    yield name, self._s3().get_object(Bucket=self.bucket, Key=item["Key"])["Body"]
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def _s3(self) -> Any:
+        if self._client is None:
+            try:
+                import boto3
+            except ImportError:
+                raise CaptureError(f"captures in {self.location} need boto3 (pip install 'procwatch[s3]')") from None
+            self._client = boto3.client("s3")
+        return self._client
+
+
+def open_captures(location: str | Path) -> CaptureStore:
+    """The capture store at ``location``: ``s3://bucket/prefix``, or a directory."""
+    text = str(location)
+    return ObjectCaptures(text) if text.startswith("s3://") else LocalCaptures(Path(text))
+
+
+def default_directory(engine: Engine) -> str | Path:
+    """$PROCWATCH_CAPTURES (a directory, or ``s3://bucket/prefix``), else beside a SQLite database
+    (``archive.sqlite3`` -> ``archive.captures``), else under the user's data directory, one per
+    PostgreSQL database."""
     configured = os.environ.get(CAPTURES_ENV)
     if configured:
-        return Path(configured)
+        return configured
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database)
@@ -284,9 +395,9 @@ class Evidence:
     # not queued behind its transactions
     writes = False
 
-    def __init__(self, engine: Engine, directory: Path | None = None):
+    def __init__(self, engine: Engine, location: str | Path | None = None):
         self.engine = engine
-        self.files = CaptureStore(directory or default_directory(engine))
+        self.files = open_captures(location or default_directory(engine))
 
     def capture(self, served: Served) -> Captured:
         """Write ``served``; a payload this URL was already captured with becomes a revisit record."""
@@ -359,7 +470,7 @@ class Evidence:
             found.checked += 1
             ref = self._ref(row)
             referenced.add((ref.file, ref.offset))
-            where = f"capture {row.id} ({row.url}): {self.files.directory / ref.file} at {ref.offset}"
+            where = f"capture {row.id} ({row.url}): {self.files.where(ref)}"
             try:
                 warc, _status, _headers, payload = self.files.read(ref)
             except Exception as exc:  # not there, cut short, or not a WARC record any more: all one to a reader
@@ -373,7 +484,7 @@ class Evidence:
             found.unreferenced = sum(1 for name, at, *_ in self.files.records() if (name, at) not in referenced)
         except Exception as exc:  # a file damaged past a record boundary: say where, count no further
             found.missing.append(
-                f"{self.files.directory}: a file cannot be read to its end: {exc}".splitlines()[0][:300]
+                f"{self.files.location}: a file cannot be read to its end: {exc}".splitlines()[0][:300]
             )
         return found
 

@@ -12,6 +12,7 @@ by their type, never by their message. The tree::
     │   └── NoDatabase                 a read-only command pointed at nothing
     ├── QueryError (ValueError)        a search query that cannot be run (storage.search_terms)
     ├── ExportError                    an export that cannot be written (storage.export)
+    ├── CaptureError                   the capture store cannot be used (storage.captures)
     ├── ConfigError                    sources.yaml or settings cannot be used (crawler)
     ├── UnsetVariable (LookupError)    a ${VAR} of sources.yaml not in the environment
     ├── AdapterNotFound (LookupError)  an adapter name no registry knows
@@ -64,3 +65,7 @@ class QueryError(ProcwatchError, ValueError):
 
 class ExportError(ProcwatchError):
     """An export that cannot be written (a format whose library is missing); ``str()`` says what to do."""
+
+
+class CaptureError(ProcwatchError):
+    """The capture store cannot be used (a library missing, a bucket refused); ``str()`` names it."""

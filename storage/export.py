@@ -260,6 +260,8 @@ def _resource(name: str, path: str, fmt: Format, table: Table, description: str)
     for column in table.c:
         kind = _field_type(column)
         field = {"name": column.name, "type": kind}
+        if (table.name, column.name) in COLUMN_NOTES:
+            field["description"] = COLUMN_NOTES[table.name, column.name]
         if kind == "datetime":  # ISO 8601 with its offset (UTC), as Python's isoformat writes it
             field["format"] = "any"
         fields.append(field)
@@ -290,3 +292,27 @@ def _resource(name: str, path: str, fmt: Format, table: Table, description: str)
 
 
 _RESOURCE_OF = {table.name: name for name, table, _, _ in RESOURCES}
+# What a column means where its name does not say it all (times are UTC, ISO 8601)
+COLUMN_NOTES = {
+    ("article", "first_seen"): "when procwatch first found the article",
+    ("article", "status"): "live or removed",
+    ("article", "current_version"): "the version live now (lower than version_count after an edit was reverted)",
+    ("article", "original_id"): "the article this one republishes, when it is a copy",
+    ("article_version", "version"): "1 for the first version of an article, then one more per edit",
+    ("article_version", "content_hash"): "SHA-256 of the normalised title and body: equal hashes, equal texts",
+    ("article_version", "body_text"): "the article's text as published (Traditional stays Traditional)",
+    ("article_version", "body_html"): "the body's HTML, sanitised",
+    ("article_version", "published_at"): "the publication date the page gives (Beijing time read, stored in UTC)",
+    ("article_version", "meta_published_at"): "the page's meta date, where it displays another",
+    ("article_version", "fetched_at"): "when this version was fetched",
+    ("article_version", "change_chars"): "characters inserted plus deleted against the previous version",
+    ("event", "kind"): "published, edited, removed, restored, republished",
+    ("event", "reported"): "false for what was there before procwatch first looked (a first crawl, a backfill)",
+    ("campaign", "first_seen_at"): "when procwatch first observed a mention (not the publication date)",
+    ("campaign", "baseline"): "first observed while the archive was being filled: known, not new",
+    ("campaign_mention", "context"): "the words around the mention",
+    ("capture", "file"): "the .warc.gz file, relative to the capture directory",
+    ("capture", "record_offset"): "where the response (or revisit) record begins in the file",
+    ("capture", "digest"): "the WARC payload digest of the body as served (sha1, base32)",
+    ("capture", "revisit"): "a revisit record: the same payload as an earlier capture of the URL",
+}

@@ -61,7 +61,7 @@ def _writes(method: Callable[..., object]) -> bool:
 class Store:
     """The archive on one database engine."""
 
-    def __init__(self, engine: Engine, *, captures: Path | None = None):
+    def __init__(self, engine: Engine, *, captures: str | Path | None = None):
         self.engine = engine
         self.read_engine = engine.execution_options(**{READ_ONLY: True})
         self.evidence = Evidence(engine, captures)  # captures under ``captures`` (default: storage.captures)

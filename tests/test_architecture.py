@@ -179,7 +179,7 @@ def test_every_third_party_import_is_declared() -> None:
     runtime = declared[""]
     optional = set().union(*(names for group, names in declared.items() if group))
     # imported only where the extra that declares it is installed (PostgreSQL, the benchmark peers, the browser)
-    optional_only = {"psycopg", "procrastinate", "trafilatura", "gne", "scrapy", "playwright", "pyarrow", "wacz"}
+    optional_only = {"psycopg", "procrastinate", "trafilatura", "gne", "scrapy", "playwright", "pyarrow", "wacz", "boto3"}
     missing = {}
     for module, where in sorted(third_party_imports().items()):
         distributions = {d.lower().replace("_", "-") for d in providers.get(module, [module])}

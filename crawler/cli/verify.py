@@ -18,7 +18,7 @@ def verify_command(db: DbOption = None, json: JsonOption = False) -> None:
         print_json(
             {
                 "ok": found.ok,
-                "directory": str(store.evidence.files.directory),
+                "directory": store.evidence.files.location,
                 "checked": found.checked,
                 "missing": found.missing,
                 "altered": found.altered,
@@ -27,7 +27,7 @@ def verify_command(db: DbOption = None, json: JsonOption = False) -> None:
             }
         )
     else:
-        console.print(f"captures in {store.evidence.files.directory}: {found.checked} checked")
+        console.print(f"captures in {store.evidence.files.location}: {found.checked} checked")
         for line in found.missing:
             console.print(f"[red]missing[/]: {line}", markup=True, highlight=False)
         for line in found.altered:

@@ -70,7 +70,7 @@ def test_each_version_and_removal_is_kept_as_served_and_linked(store: Store, tmp
     answer = store.evidence.of_event(removal.id)
     assert answer is not None and answer.url == gone and answer.status == 404
 
-    files = sorted(store.evidence.files.directory.glob("*.warc.gz"))
+    files = sorted(Path(store.evidence.files.location).glob("*.warc.gz"))
     checked = warcio("check", "-v", *map(str, files))
     assert checked.returncode == 0 and "digest pass" in checked.stdout, checked.stdout + checked.stderr
     index = [json.loads(line) for line in warcio("index", *map(str, files)).stdout.splitlines()]

@@ -69,8 +69,9 @@ def test_the_dataset_round_trips(filled: Store, tmp_path: Path, fmt: Format) -> 
         assert [f["name"] for f in resource["schema"]["fields"]] == list(table.c.keys())
         rows = read_back(out / resource["path"], fmt)
         assert len(rows) == written[name] and all(set(row) == set(table.c.keys()) for row in rows)
-    version_fields = {f["name"]: f["type"] for f in package["resources"][1]["schema"]["fields"]}
-    assert version_fields["id"] == "integer" and version_fields["fetched_at"] == "datetime"
+    version_fields = {f["name"]: f for f in package["resources"][1]["schema"]["fields"]}
+    assert version_fields["id"]["type"] == "integer" and version_fields["fetched_at"]["type"] == "datetime"
+    assert "normalised" in version_fields["content_hash"]["description"]
 
 
 def test_a_selection_keeps_its_articles_and_what_hangs_off_them(filled: Store, tmp_path: Path) -> None:
