@@ -105,6 +105,11 @@ def test_the_cli_exports_and_refuses_a_bad_format_in_one_line(tmp_path: Path, sq
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "expected jsonl, csv or parquet" in bad.stderr
     warc = procwatch("export", "warc", "--out", str(tmp_path / "all.warc.gz"), "--db", str(db))
     assert warc.returncode == 0 and "2 records" in warc.stdout and not (tmp_path / "all.warc.gz.part").exists()
+    where = ["--db", str(db), "--config", str(config)]
+    tagged = procwatch("export", "warc", "--out", str(tmp_path / "t.warc.gz"), "--tag", "national", *where)
+    assert tagged.returncode == 0 and "2 records" in tagged.stdout  # the mirror's sources are national
+    none = procwatch("export", "warc", "--out", str(tmp_path / "n.warc.gz"), "--tag", "火星", *where)
+    assert none.returncode == 2 and "no configured source has tag '火星'" in none.stderr
 
 
 # pywb (gevent underneath) patches threading when imported: it runs in a process of its own
