@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 524})
 FINAL_STATUSES = frozenset({404, 410})
-MAX_HOST_CLIENTS = 256  # clients kept open; a host beyond them gets a new one (its connection would have expired)
+MAX_HOST_CLIENTS = 256  # clients kept open at least; a host beyond them gets a new one
 PLAIN = Access()
 WASTED_PASSES = 2  # passes in a row whose cookies the plain client could not use: the browser renders the host
 # headers of the browser's requests not passed on: httpx sets its own framing and encodings
@@ -167,6 +167,7 @@ class Fetcher:
         retry_base: float = 1.0,
         retry_cap: float = 60.0,
         browser: BrowserSettings = _DEFAULTS.browser,
+        max_clients: int = MAX_HOST_CLIENTS,
         transport: httpx.AsyncBaseTransport | None = None,
         address_policy: Callable[[str], bool] = is_public,
         network_backend: httpcore.AsyncNetworkBackend | None = None,
@@ -178,6 +179,7 @@ class Fetcher:
         self.retries = retries
         self.retry_base, self.retry_cap = retry_base, retry_cap
         self.browser_settings = browser
+        self.max_clients = max_clients  # host clients kept open (the runtime: one per configured host)
         self._global = asyncio.Semaphore(concurrency)
         self._host_locks: dict[str, asyncio.Lock] = {}
         self._relay_locks: dict[str, asyncio.Lock] = {}  # the browser's requests to a host, one at a time
@@ -304,7 +306,7 @@ class Fetcher:
         await vetted(request.url.host, request.url.port or 443, self._address_policy, proxied=True)
 
     def _close_idle_clients(self) -> None:
-        excess = len(self._clients) - MAX_HOST_CLIENTS
+        excess = len(self._clients) - self.max_clients
         for key in list(self._clients):
             if excess <= 0:
                 break

@@ -171,3 +171,35 @@ def test_a_new_module_in_the_adapters_package_needs_only_its_register_line(
     monkeypatch.setattr(crawler.adapters, "__path__", [*crawler.adapters.__path__, str(package)])
     assert crawler.adapters.builtin()["mysite"] == "crawler.adapters.procwatch_mysite"
     assert fetch_example(sources_yaml(tmp_path, "mysite"), sqlite_store)["new"] == 1
+
+
+def test_the_fetcher_keeps_a_client_for_every_configured_host(tmp_path: Path, sqlite_store: Store) -> None:
+    """1,000 portals' connections kept between cycles (a fixed bound of 256 reconnected to most of them
+    every cycle); a reload that adds sources raises the bound without a new fetcher."""
+    from crawler.fetch import MAX_HOST_CLIENTS
+
+    def portals(count: int) -> Path:
+        path = tmp_path / "sources.yaml"
+        path.write_text(
+            "sources:\n"
+            + "".join(
+                f"  - {{id: p{i}, name: p{i}, adapter: trs, lists: ['https://p{i}.example.gov.cn/list/'],"
+                f" hosts: ['cdn{i}.example.gov.cn'], schedule: {{every: 1h}}}}\n"
+                for i in range(count)
+            ),
+            encoding="utf-8",
+        )
+        return path
+
+    few, many = load(portals(10)), load(portals(1000))
+
+    async def main() -> tuple[int, int]:
+        async with Runtime(few, sqlite_store) as runtime:
+            fetcher = runtime.fetcher
+            small = fetcher.max_clients
+            await runtime.reload(many)
+            assert runtime.fetcher is fetcher
+            return small, fetcher.max_clients
+
+    small, large = asyncio.run(main())
+    assert small == MAX_HOST_CLIENTS and large >= 2000  # a list host and a further host for each portal
