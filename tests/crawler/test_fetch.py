@@ -208,14 +208,13 @@ class LocalSite:
         return server
 
 
-def test_each_host_keeps_its_connection_and_closing_idle_clients_spares_busy_ones(monkeypatch) -> None:
-    monkeypatch.setattr("crawler.fetch.MAX_HOST_CLIENTS", 2)
+def test_each_host_keeps_its_connection_and_closing_idle_clients_spares_busy_ones() -> None:
     slow, *quick = [LocalSite(delay=0.8), LocalSite(), LocalSite(), LocalSite()]
 
     async def main() -> list[int]:
         servers = [await site.start() for site in (slow, *quick)]
         options = {"access": Access(robots=False, allow_private=True)}
-        async with Fetcher(min_delay=0, retries=0) as f:
+        async with Fetcher(min_delay=0, retries=0, max_clients=2) as f:
             pending = asyncio.create_task(f.get(f"http://127.0.0.1:{slow.port}/a", **options))
             statuses = []
             for _ in range(3):  # more hosts than clients kept: the idle ones are closed, the slow one is not
