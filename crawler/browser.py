@@ -132,7 +132,7 @@ class Browser:
 
     async def _running(self, url: str) -> Chromium:
         async with self._starting:
-            if self._chromium is not None and self._chromium.is_connected():
+            if self._chromium is not None and self.running:
                 return self._chromium
             await self._shutdown()  # a browser that crashed or was killed: start another
             try:
@@ -156,8 +156,7 @@ class Browser:
                 self._chromium = await self._driver.chromium.launch(executable_path=executable, args=args)
             except PlaywrightError as exc:
                 await self._shutdown()
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise BrowserUnavailable(url, f"Chromium ({executable}) would not start: {first}") from None
+                raise BrowserUnavailable(url, f"Chromium ({executable}) would not start: {_first_line(exc)}") from None
             self.launches += 1
             return self._chromium
 

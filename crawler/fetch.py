@@ -323,8 +323,7 @@ class Fetcher:
         host = urlsplit(url).netloc.lower()
         lock = self._host_locks.setdefault(host, asyncio.Lock())
         async with lock:
-            if access.robots and not await self.robots.allowed(url, self.user_agent, access):
-                raise RobotsDisallowed(url, "disallowed by robots.txt (set 'robots: false' to override)")
+            await self._obey_robots(url, access)
             if access.mode is FetchMode.browser or self._rendered_until.get(host, 0.0) > time.monotonic():
                 return self._check(await self._browser_for(url).render(url, access, self._jar(host)))
             response = await self._plain(host, url, conditional, access)
@@ -390,11 +389,14 @@ class Fetcher:
         followed: each hop goes back to the browser (crawler.browser), and comes back here; the answer
         is not judged (the browser is there to get past challenges)."""
         host = urlsplit(url).netloc.lower()
-        if access.robots and not await self.robots.allowed(url, self.user_agent, access):
-            raise RobotsDisallowed(url, "disallowed by robots.txt (set 'robots: false' to override)")
+        await self._obey_robots(url, access)
         passed = {k: v for k, v in headers.items() if k.lower() not in _NOT_RELAYED and not k.startswith(":")}
         async with self._relay_locks.setdefault(host, asyncio.Lock()):
             return await self._polite_once(host, url, passed, access, method=method, body=body, relay=True)
+
+    async def _obey_robots(self, url: str, access: Access) -> None:
+        if access.robots and not await self.robots.allowed(url, self.user_agent, access):
+            raise RobotsDisallowed(url, "disallowed by robots.txt (set 'robots: false' to override)")
 
     def _check(self, response: Response) -> Response:
         # a rendered page is what the browser showed once the challenge was behind it (it may well be a

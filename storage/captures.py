@@ -27,6 +27,7 @@ from base64 import b32encode
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -52,6 +53,11 @@ class Served:
     body: bytes
     fetched_at: datetime
     request_headers: Sequence[tuple[str, str]] = ()
+
+    @cached_property
+    def digest(self) -> str:
+        """The body's WARC payload digest (asked for a revisit's lookup, then written: hashed once)."""
+        return payload_digest(self.body)
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,7 @@ def _encode(served: Served, revisit_of: tuple[CaptureRef, str, datetime] | None)
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    digest = payload_digest(served.body)
+    digest = served.digest
     headers = []
     for name, value in served.headers:
         renamed = name.lower() in _RENAMED
@@ -172,8 +178,9 @@ class CaptureStore:
         request, response, record_id = _encode(served, revisit_of)
         with self._lock:
             name, offset = self._append(request + response)
-        digest = payload_digest(served.body)
-        return CaptureRef(name, offset + len(request), len(response), digest, record_id, revisit=revisit_of is not None)
+        return CaptureRef(
+            name, offset + len(request), len(response), served.digest, record_id, revisit=revisit_of is not None
+        )
 
     def read(self, ref: CaptureRef) -> tuple[dict[str, str], int, list[tuple[str, str]], bytes]:
         """(WARC headers, HTTP status, HTTP headers, payload) of the record ``ref`` points at."""
@@ -401,11 +408,10 @@ class Evidence:
 
     def capture(self, served: Served) -> Captured:
         """Write ``served``; a payload this URL was already captured with becomes a revisit record."""
-        digest = payload_digest(served.body)
         with self.engine.connect() as connection:
             earlier = connection.execute(
                 select(CAPTURE)
-                .where(CAPTURE.c.digest == digest, CAPTURE.c.url == served.url, CAPTURE.c.revisit.is_(False))
+                .where(CAPTURE.c.digest == served.digest, CAPTURE.c.url == served.url, CAPTURE.c.revisit.is_(False))
                 .order_by(CAPTURE.c.id)
                 .limit(1)
             ).first()

@@ -30,6 +30,7 @@ from feeds.filters import MAX_ID, Filters, parse_filters, whole_number
 from feeds.items import mark_names
 from feeds.web.charts import sparkline, spread_timeline, weekly_bars
 from storage import Store
+from storage.captures import StoredCapture
 from storage.clock import BEIJING, utcnow
 from storage.kinds import EventKind
 from storage.models import Article, ArticleVersion, Campaign
@@ -359,9 +360,7 @@ class WebView:
     def capture(self, capture_id: int, params: Mapping[str, str]) -> Page:
         """A capture: the answer as the portal served it (headers, digest, the page in a sandboxed frame
         that runs no script and fetches nothing), and its WARC record to download."""
-        capture = self.store.evidence.get(capture_id) if capture_id <= MAX_ID else None
-        if capture is None:
-            raise NotFound(f"no capture {capture_id}")
+        capture = self._stored_capture(capture_id)
         warc, status, headers, _payload = self.store.evidence.payload(capture)
         found = self.store.history.get_article(capture.url)
         context = {
@@ -387,13 +386,13 @@ class WebView:
     def capture_page(self, request: Request) -> Response:
         """The captured body, served so that it can do nothing: a sandbox without scripts, and no
         request allowed anywhere (the portal's images, styles and scripts are not fetched)."""
-        capture = self._capture_of(request)
+        capture = self._stored_capture(int(request.path_params["capture_id"]))
         _warc, _status, headers, payload = self.store.evidence.payload(capture)
         content_type = next((v for k, v in headers if k.lower() == "content-type"), "text/html")
         return Response(payload, media_type=content_type, headers=CAPTURE_HEADERS)
 
     def capture_record(self, request: Request) -> Response:
-        capture = self._capture_of(request)
+        capture = self._stored_capture(int(request.path_params["capture_id"]))
         name = f"procwatch-capture-{capture.id}.warc.gz"
         return Response(
             self.store.evidence.files.record_bytes(capture.ref),
@@ -401,8 +400,7 @@ class WebView:
             headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff"},
         )
 
-    def _capture_of(self, request: Request) -> Any:
-        capture_id = int(request.path_params["capture_id"])
+    def _stored_capture(self, capture_id: int) -> StoredCapture:
         capture = self.store.evidence.get(capture_id) if capture_id <= MAX_ID else None
         if capture is None:
             raise NotFound(f"no capture {capture_id}")

@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,18 +25,14 @@ from crawler.validate import load
 from storage import Store
 from tests.conftest import runtime_for
 from tests.support.cli import procwatch
+from tests.support.receivers import free_port
+from tests.support.waiting import wait_listening
 
 pytest.importorskip("pproxy", reason="pproxy is not installed (pip install -e .[dev])")
 PORTAL, INTERNAL = "127.0.0.1", "127.0.0.2"
 USER, PASSWORD = "procwatch", "s3cret-pw-4711"
 SECRET_VARIABLE = "PROCWATCH_TEST_PROXY_PASSWORD"
 ARTICLES = 3
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -69,13 +63,7 @@ def proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Proxy]:
         process = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
         )
-    deadline = time.monotonic() + 20
-    while True:  # until it listens
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.05)
+    wait_listening(process, port, log)
     proxy = Proxy(port, log, process)
     yield proxy
     if process.poll() is None:

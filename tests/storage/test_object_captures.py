@@ -6,10 +6,8 @@ the WARC export reads from the bucket."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,16 +20,12 @@ from storage.captures import ObjectCaptures
 from storage.export import Selection, export_warc
 from tests.storage.test_captures import crawl, warcio
 from tests.support.cli import procwatch
+from tests.support.receivers import free_port
+from tests.support.waiting import wait_listening
 
 boto3 = pytest.importorskip("boto3", reason="boto3 is not installed (pip install -e .[dev])")
 pytest.importorskip("moto", reason="moto is not installed (pip install -e .[dev])")
 BUCKET = "procwatch-captures"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -41,13 +35,7 @@ def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with log.open("wb") as out:
         command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.05)
+    wait_listening(server, port, log)
     environment = {
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
         "AWS_ACCESS_KEY_ID": "procwatch",

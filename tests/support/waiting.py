@@ -36,3 +36,19 @@ def wait_until(condition: Callable[[], Any], *, timeout: float, message: str) ->
         if time.monotonic() > deadline:
             pytest.fail(f"not within {timeout:.0f} s: {message}")
         time.sleep(0.05)
+
+
+def wait_listening(process: Any, port: int, log: Any, *, timeout: float = 30) -> None:
+    """Block until the server ``process`` accepts connections on 127.0.0.1:``port``; if it exits
+    first, or the time runs out, fail the test with what it wrote to ``log`` (a Path)."""
+    import socket
+
+    import pytest
+
+    def accepting() -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_until(lambda: process.poll() is not None or accepting(), timeout=timeout, message=f"a server on {port}")
+    if process.poll() is not None:
+        pytest.fail(f"the server for port {port} exited: {log.read_text()[-2000:]}")
