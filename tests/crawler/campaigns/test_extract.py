@@ -108,6 +108,8 @@ def test_traditional_and_annotated_variants_merge_into_one_campaign() -> None:
         ("持续深化涉企职务犯罪侦查百日攻坚。", "涉企职务犯罪侦查百日攻坚"),
         ("决战决胜清源护民“大会战”。", "清源护民大会战"),
         ("开展违规“减免缓”专项监督活动。", "违规减免缓专项监督活动"),
+        # 这是 is no dictionary word: the segmenter joins it, the pronoun still ends the name
+        ("这是临川法院清源护民专项行动的第三年。", "临川法院清源护民专项行动"),
     ],
 )
 def test_left_boundaries_by_form(text: str, expected: str) -> None:
