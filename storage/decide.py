@@ -19,6 +19,8 @@ from typing import ClassVar, Protocol, TypeVar
 from storage.captures import Captured
 from storage.diff import change_size
 from storage.mentions import FoundMention
+from storage.sanitize import ensure_sanitized
+from storage.search_terms import document_tokens
 from storage.significance import Significance, classify
 from storage.similarity import NEAR_DUPLICATE, Signature, band_keys, signature, similarity
 from storage.sources import Validators
@@ -89,6 +91,16 @@ class Recording:
     baseline: bool = False
     #: the response as served (storage.captures), stored with the version it makes, if it makes one
     capture: Captured | None = None
+    #: what storing it computes from its text alone, made beforehand (:func:`prepare`), or None
+    prepared: Prepared | None = None
+
+    def ready(self) -> Prepared:
+        """The prepared form, made here (once) when the caller did not make it beforehand."""
+        prepared = self.prepared
+        if prepared is None:
+            prepared = prepare(self.page)
+            object.__setattr__(self, "prepared", prepared)
+        return prepared
 
 
 class OutcomeKind(StrEnum):
@@ -194,6 +206,25 @@ class Fingerprint:
 def fingerprint(page: Extracted) -> Fingerprint:
     sig = signature(page.normalised_text)
     return Fingerprint(sig, band_keys(sig))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What storing a page computes from its text alone: its fingerprint, its search index tokens and
+    its body's HTML made safe. Made before the write (the pipeline does it on its extraction threads),
+    so that the writer's thread, which holds the database's write lock, spends its time on the database."""
+
+    fingerprint: Fingerprint
+    search_tokens: str
+    body_html: str  # storage.sanitize.ensure_sanitized of the page's
+
+
+def prepare(page: Extracted) -> Prepared:
+    return Prepared(
+        fingerprint(page),
+        document_tokens(f"{page.title}\n{page.body_text}"),
+        ensure_sanitized(page.body_html, page.url),
+    )
 
 
 # The decision -----------------------------------------------------------------------------------
@@ -394,7 +425,7 @@ class _Decider:
 
     def _unknown(self, r: Recording, at: datetime) -> Step:
         page = r.page
-        found = self.fingerprints.get(page.url) or fingerprint(page)
+        found = self.fingerprints.get(page.url) or r.ready().fingerprint
         original, score, exact = self.holdings.first_with_hash.get(page.content_hash), 1.0, True
         if original is None:
             original = self.by_hash.get(page.content_hash)

@@ -294,11 +294,19 @@ def fit_to_column(column: Column[Any], value: object) -> object:
     visible marker, instead of failing the whole transaction on PostgreSQL. Keys are never cut. Lone
     surrogates (no database can store them, and UTF-8 cannot encode them) are dropped from every text.
     Applied to every ORM write by the hook above; Core inserts call it themselves."""
-    if not isinstance(value, str):
-        return value
+    return fit_text(value, column_limit(column)) if isinstance(value, str) else value
+
+
+def column_limit(column: Column[Any]) -> int | None:
+    """The length a text in ``column`` is cut to (None: never cut)."""
+    length = getattr(column.type, "length", None)
+    return None if column.primary_key or column.unique else length
+
+
+def fit_text(value: str, limit: int | None) -> str:
+    """:func:`fit_to_column` for a column whose :func:`column_limit` is ``limit``."""
     if _SURROGATE.search(value):
         value = _SURROGATE.sub("", value)
-    length = getattr(column.type, "length", None)
-    if length and not (column.primary_key or column.unique) and len(value) > length:
-        value = value[: length - len(TRUNCATED)] + TRUNCATED
+    if limit and len(value) > limit:
+        value = value[: limit - len(TRUNCATED)] + TRUNCATED
     return value

@@ -10,6 +10,7 @@ writes articles or versions (tests/test_architecture.py checks it).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -38,7 +39,6 @@ from storage.decide import (
     StoredArticle,
     VersionRef,
     decide,
-    fingerprint,
     sharing,
 )
 from storage.kinds import EventKind, NoticeKind
@@ -54,11 +54,9 @@ from storage.mentions import (
     new_campaign_source,
     sightings_of,
 )
-from storage.models import fit_to_column
+from storage.models import column_limit, fit_text, fit_to_column
 from storage.outbox import enqueue, outbox_rows_for_events
 from storage.retry import in_retried_transaction
-from storage.sanitize import ensure_sanitized
-from storage.search_terms import document_tokens
 from storage.similarity import from_bytes, to_bytes
 from storage.sources import Validators
 from storage.tables import (
@@ -77,10 +75,15 @@ from storage.tables import (
 )
 
 
+@functools.cache
+def _limits(table: Table) -> dict[str, int | None]:
+    return {column.key: column_limit(column) for column in table.c}
+
+
 def _fitted(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     """The row with its texts fitted to their columns (as the models' hook does for ORM writes)."""
-    columns = table.c
-    return {key: fit_to_column(columns[key], value) if isinstance(value, str) else value for key, value in row.items()}
+    limits = _limits(table)
+    return {key: fit_text(value, limits[key]) if isinstance(value, str) else value for key, value in row.items()}
 
 
 class ArchiveWriter:
@@ -241,7 +244,7 @@ class _Batch:
         for r in self.recordings:
             if r.page.url not in held.articles and r.page.url not in copied:
                 fresh.setdefault(r.page.url, r)
-        self.fingerprints = {url: fingerprint(r.page) for url, r in fresh.items()}
+        self.fingerprints = {url: r.ready().fingerprint for url, r in fresh.items()}
         first = self._first_with_hash([r.page.content_hash for r in fresh.values()])
         holders: dict[str, list[int]] = defaultdict(list)
         bands = (key for f in self.fingerprints.values() for key in f.bands)
@@ -391,15 +394,16 @@ class _Batch:
             step.article.id = article_id
 
     def _insert_versions(self, plan: Plan) -> None:
-        made: list[tuple[VersionRef, dict[str, Any]]] = []
+        made: list[tuple[VersionRef, Recording, dict[str, Any]]] = []
         for step in plan.steps:
             if isinstance(step, NewArticle):
-                made.append((step.version, self._version_row(step.recording.page, step.article, step.version, 0)))
+                row = self._version_row(step.recording, step.article, step.version, 0)
+                made.append((step.version, step.recording, row))
             elif isinstance(step, Edited):
-                row = self._version_row(step.recording.page, step.article.ref, step.version, step.change_chars)
-                made.append((step.version, row))
-        ids = self._insert(VERSION, [row for _, row in made], ids=True)
-        for (version, _), version_id in zip(made, ids, strict=True):
+                row = self._version_row(step.recording, step.article.ref, step.version, step.change_chars)
+                made.append((step.version, step.recording, row))
+        ids = self._insert(VERSION, [row for _, _, row in made], ids=True)
+        for (version, _, _), version_id in zip(made, ids, strict=True):
             version.id = version_id
         # the response that made each version, as served: its record is on disk already
         captured = [
@@ -409,20 +413,21 @@ class _Batch:
         ]
         self._insert(CAPTURE, captured)
         # searchable in the same transaction as it is stored
-        tokens = [(version.id, document_tokens(f"{row['title']}\n{row['body_text']}")) for version, row in made]
+        tokens = [(version.id, recording.ready().search_tokens) for version, recording, _ in made]
         self.db.search_insert(self.connection, cast(list[tuple[int, str]], tokens))
 
     @staticmethod
-    def _version_row(page: Extracted, article: ArticleRef, version: VersionRef, change_chars: int) -> dict[str, Any]:
+    def _version_row(r: Recording, article: ArticleRef, version: VersionRef, change_chars: int) -> dict[str, Any]:
+        page = r.page
         return {
             "article_id": article.known_id,
             "version": version.number,
             "content_hash": page.content_hash,
             "title": page.title,
             "body_text": page.body_text,
-            # sanitised here, whatever the adapter (one loaded from outside procwatch included)
-            # produced: what the database holds is safe for the feeds, the web view and JSON readers
-            "body_html": ensure_sanitized(page.body_html, page.url),
+            # sanitised (storage.prepare), whatever the adapter (one loaded from outside procwatch
+            # included) produced: what the database holds is safe for the feeds, the web view and JSON readers
+            "body_html": r.ready().body_html,
             "published_at": page.published_at,
             "source_label": page.source_label,
             "author": page.author,

@@ -22,6 +22,7 @@ _FUNCTION_FLAGS = frozenset({
     "r", "c", "p", "u", "uj", "ul", "ug", "uv", "uz", "ud", "d", "ad", "vd", "m", "mq", "q", "t", "tg", "f", "y",
     "e", "o", "x",
 })  # fmt: skip
+_SPLIT_FLAGS = frozenset({"r", "c", "p"})
 _HAN_OR_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fffA-Za-z0-9]")
 
 
@@ -37,11 +38,12 @@ def _words(window: str) -> tuple[tuple[str, str], ...]:
 
     words: list[tuple[str, str]] = []
     for word, flag in rjieba.tag(window):
-        # A word the dictionary lacks was joined by the HMM (这是, 护企): when it opens with a function
-        # word of its own (这, 该), that character stands apart, as jieba's tagging HMM had it.
+        # A word the dictionary lacks was joined by the HMM (这是, 护企): when it opens with a pronoun,
+        # conjunction or preposition (这, 该, 与, 对), that character stands apart, as jieba's tagging
+        # HMM had it (a numeral stays: 三大 opens a formulation).
         if len(word) > 1 and not rjieba.has_word(word):
             ((first, first_flag),) = rjieba.tag(word[0])
-            if first_flag in _FUNCTION_FLAGS:
+            if first_flag in _SPLIT_FLAGS:
                 words += [(first, first_flag), (word[1:], flag)]
                 continue
         words.append((word, flag))

@@ -81,7 +81,7 @@ class PostgreSQL:
         wanted = list(dict.fromkeys(values))
         if wanted:
             array = bindparam("wanted", wanted, type_=postgresql.ARRAY(key.type))
-            yield from connection.execute(query.where(key == any_(array)))
+            yield from connection.execute(query.where(key == any_(array))).all()
 
     def insert_rows(self, connection: Connection, table: Table, rows: list[dict[str, Any]], *, ids: bool) -> list[int]:
         """COPY (a multi-row INSERT of thousands of values spent longer building and parsing its statement

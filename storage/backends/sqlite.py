@@ -96,7 +96,7 @@ class SQLite:
     def where_in(self, connection: Connection, query: Select[Any], key: Any, values: Iterable[Any]) -> Iterator[Any]:
         wanted = list(dict.fromkeys(values))
         for start in range(0, len(wanted), CHUNK):
-            yield from connection.execute(query.where(key.in_(wanted[start : start + CHUNK])))
+            yield from connection.execute(query.where(key.in_(wanted[start : start + CHUNK]))).all()
 
     def insert_rows(self, connection: Connection, table: Table, rows: list[dict[str, Any]], *, ids: bool) -> list[int]:
         """executemany straight to the driver, with each column's own conversion (SQLAlchemy's per-row

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event
 
 from crawler.dates import BEIJING
-from storage import OutcomeKind, Store, Validators, make_engine
+from storage import OutcomeKind, Store, Validators, make_engine, prepare
 from storage.db import ensure_schema
 from storage.decide import Recording
 from tests.storage.test_campaigns import Found
@@ -143,6 +143,26 @@ def test_a_batch_stores_exactly_what_recording_page_by_page_stores(tmp_path: Pat
         OutcomeKind.changed,
     ]
     assert dump(batched) == dump(single)
+
+
+def test_pages_prepared_beforehand_are_stored_as_the_writer_would_store_them(tmp_path: Path) -> None:
+    # the pipeline prepares pages on its extraction threads (storage.prepare); nothing stored may differ
+    stores = []
+    for name in ("by_writer", "prepared"):
+        engine = make_engine(str(tmp_path / f"{name}.sqlite3"))
+        ensure_schema(engine)
+        stores.append(Store(engine))
+    by_writer, prepared = stores
+    before, batch = scenario()
+    at = datetime(2024, 7, 20, tzinfo=BEIJING)
+    for store in stores:
+        one_by_one(store, before, datetime(2024, 7, 15, tzinfo=BEIJING))
+    by_writer.writer.record_many([replace(r, fetched_at=at) for r in batch])
+    prepared.writer.record_many([replace(r, fetched_at=at, prepared=prepare(r.page)) for r in batch])
+    assert dump(prepared) == dump(by_writer)
+    for query in ("危险作业罪", "补充", "更正"):
+        hits = [[(h.article.url, h.matching, h.snippet) for h in s.search.search(query).hits] for s in stores]
+        assert hits[0] == hits[1] and hits[0], query
 
 
 def test_an_earlier_copy_in_the_same_batch_becomes_the_original(store: Store) -> None:
