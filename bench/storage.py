@@ -408,6 +408,11 @@ def add_campaigns(path: Path) -> tuple[str, int]:
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         mentions,
     )
+    # the count of mentioning articles the writer keeps per campaign
+    connection.execute(
+        "UPDATE campaign SET articles = (SELECT count(DISTINCT article_id) FROM campaign_mention m"
+        " WHERE m.campaign_id = campaign.id)"
+    )
     connection.executemany(
         "INSERT INTO campaign_source (campaign_id, source_id, first_seen_at, article_id, context) VALUES (?,?,?,?,'')",
         [(c, s, at, a) for (c, s), (at, a) in per_source.items()],

@@ -53,13 +53,15 @@ class CampaignRepository(Repository):
         ``new_since`` (or ``new_only``) leaves out baseline names: those were known, not new."""
         from sqlalchemy import func
 
-        mentions = select(
-            CampaignMention.campaign_id, func.count(func.distinct(CampaignMention.article_id)).label("n")
-        ).group_by(col(CampaignMention.campaign_id))
-        if source_id is not None:
-            mentions = mentions.where(CampaignMention.source_id == source_id)
-        counts = mentions.subquery()
-        statement = select(Campaign, counts.c.n).join(counts, counts.c.campaign_id == Campaign.id)
+        if source_id is None:  # the count the writer keeps
+            statement = select(Campaign, Campaign.articles).where(Campaign.articles > 0)
+        else:
+            mentions = (
+                select(CampaignMention.campaign_id, func.count(func.distinct(CampaignMention.article_id)).label("n"))
+                .where(CampaignMention.source_id == source_id)
+                .group_by(col(CampaignMention.campaign_id))
+            ).subquery()
+            statement = select(Campaign, mentions.c.n).join(mentions, mentions.c.campaign_id == Campaign.id)
         if new_since is not None:
             statement = statement.where(Campaign.first_seen_at >= new_since)
         if new_since is not None or new_only:

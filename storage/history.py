@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, or_
-from sqlalchemy.orm import aliased
+from sqlalchemy import BindParameter, Select, and_, bindparam, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import Select as ModelSelect
 
 from storage.base import Repository
 from storage.clock import utcnow
@@ -21,6 +23,147 @@ from storage.models import (
     EventKind,
     Republication,
 )
+from storage.tables import ARTICLE, EVENT, VERSION
+
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+
+
+@dataclass(frozen=True, slots=True)
+class VersionText:
+    """A version's text and what is shown beside it, without its HTML: what a feed reads of a version,
+    as plain rows (an ORM object costs more to build than the query takes)."""
+
+    id: int
+    article_id: int
+    version: int
+    title: str
+    body_text: str
+    author: str | None
+    source_label: str | None
+    fetched_at: datetime
+    change_chars: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleHead:
+    """What a list shows of an article, as a plain row."""
+
+    id: int
+    url: str
+    source_id: str
+    title: str
+    status: str
+    published_at: datetime | None
+    first_seen: datetime
+
+    @classmethod
+    def of(cls, article: Article) -> ArticleHead:
+        return cls(
+            article.id or 0,
+            article.url,
+            article.source_id,
+            article.title,
+            article.status,
+            article.published_at,
+            article.first_seen,
+        )
+
+
+ARTICLE_HEAD = (  # the columns of an ArticleHead, in order
+    ARTICLE.c.id,
+    ARTICLE.c.url,
+    ARTICLE.c.source_id,
+    ARTICLE.c.title,
+    ARTICLE.c.status,
+    ARTICLE.c.published_at,
+    ARTICLE.c.first_seen,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A reported edit, removal or restoration as a feed lists it: the event, and its article's head."""
+
+    id: int
+    kind: str
+    at: datetime
+    note: str | None
+    version_id: int | None
+    article: ArticleHead
+
+
+_TEXT = (
+    VERSION.c.id,
+    VERSION.c.article_id,
+    VERSION.c.version,
+    VERSION.c.title,
+    VERSION.c.body_text,
+    VERSION.c.author,
+    VERSION.c.source_label,
+    VERSION.c.fetched_at,
+    VERSION.c.change_chars,
+)
+# Statements the feeds run on every build, made once: building one (an alias above all) cost more
+# than running it.
+_CURRENT_TEXTS = (
+    sa_select(*_TEXT)
+    .join(ARTICLE, ARTICLE.c.id == VERSION.c.article_id)
+    .where(ARTICLE.c.id.in_(_IDS), VERSION.c.version == ARTICLE.c.current_version)
+)
+_TEXTS_BY_ID = sa_select(*_TEXT).where(VERSION.c.id.in_(_IDS))
+_NEWER = VERSION.alias("newer")
+_PREVIOUS_TEXTS = (
+    sa_select(_NEWER.c.id.label("newer_id"), *_TEXT)
+    .join(_NEWER, and_(VERSION.c.article_id == _NEWER.c.article_id, VERSION.c.version == _NEWER.c.version - 1))
+    .where(_NEWER.c.id.in_(_IDS))
+)
+
+
+def _events_query(
+    since: datetime | None,
+    kinds: Sequence[EventKind] | None,
+    reported_only: bool,
+    limit: int,
+    source_ids: Sequence[str] | None,
+    article_ids: Sequence[int] | None,
+    *,
+    rows: bool,
+) -> tuple[Any, dict[str, Any]]:
+    shape = _events(
+        tuple(str(k) for k in kinds) if kinds is not None else None,
+        reported_only,
+        sources=source_ids is not None,
+        articles=article_ids is not None,
+        since=since is not None,
+        rows=rows,
+    )
+    params = {"sources": list(source_ids or ()), "articles": list(article_ids or ())}
+    return shape, params | {"since": since, "limit": limit}
+
+
+@functools.cache
+def _events(
+    kinds: tuple[str, ...] | None, reported_only: bool, *, sources: bool, articles: bool, since: bool, rows: bool
+) -> ModelSelect[Event, Article]:
+    """The events statement of one shape; ``rows``: the columns of a :class:`Change`, not ORM objects."""
+    if rows:
+        e = EVENT.c
+        columns = (e.id, e.kind, e.at, e.note, e.version_id, *ARTICLE_HEAD)
+        statement = select(*columns).join(ARTICLE, ARTICLE.c.id == e.article_id)  # type: ignore[call-overload]
+    else:
+        statement = select(Event, Article).join(Article, col(Article.id) == Event.article_id)
+    if sources:
+        statement = statement.where(col(Article.source_id).in_(bindparam("sources", expanding=True)))
+    if articles:  # e.g. the articles a search found
+        statement = statement.where(col(Event.article_id).in_(bindparam("articles", expanding=True)))
+    if since:
+        statement = statement.where(Event.at >= bindparam("since"))
+    if kinds is not None:
+        statement = statement.where(col(Event.kind).in_(kinds))
+    if reported_only:
+        statement = statement.where(col(Event.reported).is_(True))
+    return statement.order_by(col(Event.at).desc(), col(Event.id).desc()).limit(bindparam("limit"))
+
 
 R = TypeVar("R", bound=SQLModel)
 
@@ -51,17 +194,15 @@ class HistoryQueries(Repository):
             ).all()
             return ArticleWithVersions(article, list(versions))
 
-    def current_versions(self, article_ids: Sequence[int]) -> dict[int, ArticleVersion]:
-        """The live version of each article, in one query."""
-        if not article_ids:
-            return {}
-        statement = (
-            select(ArticleVersion)
-            .join(Article, col(Article.id) == ArticleVersion.article_id)
-            .where(col(Article.id).in_(list(article_ids)), ArticleVersion.version == Article.current_version)
-        )
-        with Session(self.read_engine, expire_on_commit=False) as session:
-            return {v.article_id: v for v in session.exec(statement).all()}
+    def current_versions(self, article_ids: Sequence[int]) -> dict[int, VersionText]:
+        """The text of each article's live version, by article id, in one query."""
+        return {t.article_id: t for t in self._texts(_CURRENT_TEXTS, article_ids)}
+
+    def _texts(self, statement: Select[Any], ids: Sequence[int]) -> list[VersionText]:
+        if not ids:
+            return []
+        with self.read_engine.connect() as connection:
+            return [VersionText(*row) for row in connection.execute(statement, {"ids": list(ids)})]
 
     def articles_due(
         self,
@@ -127,23 +268,27 @@ class HistoryQueries(Repository):
         article_ids: Sequence[int] | None = None,
     ) -> list[tuple[Event, Article]]:
         """Newest events first, each with its article."""
-        statement = select(Event, Article).join(Article, col(Article.id) == Event.article_id)
-        if source_ids is not None:
-            statement = statement.where(col(Article.source_id).in_(list(source_ids)))
-        if article_ids is not None:  # e.g. the articles a search found
-            statement = statement.where(col(Event.article_id).in_(list(article_ids)))
-        if since is not None:
-            statement = statement.where(Event.at >= since)
-        if kinds is not None:
-            statement = statement.where(col(Event.kind).in_([str(k) for k in kinds]))
-        if reported_only:
-            statement = statement.where(col(Event.reported).is_(True))
-        statement = statement.order_by(col(Event.at).desc(), col(Event.id).desc()).limit(limit)
+        shape, params = _events_query(since, kinds, reported_only, limit, source_ids, article_ids, rows=False)
         with Session(self.read_engine, expire_on_commit=False) as session:
-            return [(event, article) for event, article in session.exec(statement).all()]
+            return [(event, article) for event, article in session.exec(shape, params=params).all()]
 
-    def versions_by_id(self, version_ids: Sequence[int]) -> dict[int, ArticleVersion]:
-        return self._rows_by_id(ArticleVersion, version_ids)
+    def changes(
+        self,
+        kinds: Sequence[EventKind],
+        *,
+        limit: int,
+        source_ids: Sequence[str] | None = None,
+        article_ids: Sequence[int] | None = None,
+    ) -> list[Change]:
+        """:meth:`events` of these kinds, reported ones only, as plain rows (what a feed lists)."""
+        shape, params = _events_query(None, kinds, True, limit, source_ids, article_ids, rows=True)
+        with self.read_engine.connect() as connection:
+            found = connection.execute(shape, params)
+            return [Change(i, kind, at, note, v, ArticleHead(*head)) for i, kind, at, note, v, *head in found]
+
+    def versions_by_id(self, version_ids: Sequence[int]) -> dict[int, VersionText]:
+        """The text of versions, by id."""
+        return {t.id: t for t in self._texts(_TEXTS_BY_ID, version_ids)}
 
     def articles_by_id(self, article_ids: Sequence[int]) -> dict[int, Article]:
         return self._rows_by_id(Article, article_ids)
@@ -155,23 +300,13 @@ class HistoryQueries(Repository):
             rows = session.exec(select(model).where(col(model.id).in_(list(ids)))).all()  # type: ignore[attr-defined]
             return {row.id: row for row in rows}  # type: ignore[attr-defined]
 
-    def previous_versions(self, version_ids: Sequence[int]) -> dict[int, ArticleVersion]:
-        """For each version id, the version before it (of the same article), in one query."""
+    def previous_versions(self, version_ids: Sequence[int]) -> dict[int, VersionText]:
+        """For each version id, the text of the version before it (of the same article), in one query."""
         if not version_ids:
             return {}
-        newer = aliased(ArticleVersion)
-        statement = (
-            select(newer.id, ArticleVersion)
-            .join(
-                ArticleVersion,
-                and_(
-                    col(ArticleVersion.article_id) == newer.article_id, col(ArticleVersion.version) == newer.version - 1
-                ),
-            )
-            .where(col(newer.id).in_(list(version_ids)))
-        )
-        with Session(self.read_engine, expire_on_commit=False) as session:
-            return {newer_id: older for newer_id, older in session.exec(statement).all()}
+        with self.read_engine.connect() as connection:
+            rows = connection.execute(_PREVIOUS_TEXTS, {"ids": list(version_ids)})
+            return {row[0]: VersionText(*(row[i] for i in range(1, len(row)))) for row in rows}
 
     def versions(self, article_id: int) -> list[ArticleVersion]:
         with Session(self.read_engine, expire_on_commit=False) as session:

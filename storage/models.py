@@ -197,6 +197,9 @@ class Campaign(SQLModel, table=True):
     first_context: str = Field(default="", sa_column=Column(Text, nullable=False))
     #: a reader's verdict on a discovered name: accepted (a real campaign) or muted (noise); None: open
     status: str | None = Field(default=None, max_length=16)
+    #: how many articles mention it in some version (kept by the writer: counting on each read grew
+    #: with the archive)
+    articles: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class CampaignMention(SQLModel, table=True):

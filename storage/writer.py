@@ -632,4 +632,24 @@ class _Batch:
                 self.connection.execute(update(CAMPAIGN_SOURCE).where(*where).values(_fitted(CAMPAIGN_SOURCE, changes)))
         # every version here is new: no mention of it exists yet
         mentions = [m for s in sightings if (m := mention_row(ids[s.name], s)) is not None]
+        self._count_articles(mentions)
         self._insert(MENTION, mentions)
+
+    def _count_articles(self, mentions: list[dict[str, Any]]) -> None:
+        """Each campaign's count of mentioning articles, for the articles that had not mentioned it yet
+        (an edit of an article that already did adds none)."""
+        pairs = {(m["campaign_id"], m["article_id"]) for m in mentions}
+        m = MENTION.c
+        query = select(m.campaign_id, m.article_id)
+        known = set(self._where_in(query, m.article_id, sorted({article for _, article in pairs})))
+        added: dict[int, int] = defaultdict(int)
+        for campaign_id, article_id in pairs:
+            if (campaign_id, article_id) not in known:
+                added[campaign_id] += 1
+        if added:
+            self.connection.execute(
+                update(CAMPAIGN)
+                .where(CAMPAIGN.c.id == bindparam("target"))
+                .values(articles=CAMPAIGN.c.articles + bindparam("n")),
+                [{"target": campaign_id, "n": n} for campaign_id, n in sorted(added.items())],
+            )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from datetime import datetime
 
 from feeds.catalog import SourceCatalog, feed_kind, tags
 from feeds.items import (
@@ -13,34 +14,52 @@ from feeds.items import (
     categories,
     mark_names,
 )
-from feeds.kinds.changes import change_items
+from feeds.kinds.changes import change_events, change_items
 from feeds.safety import feed_html, plain_text
 from storage import Store
-from storage.models import Article, ArticleVersion, Campaign, CampaignMention
+from storage.history import ArticleHead, VersionText
+from storage.models import Campaign, CampaignMention
 
 
 @feed_kind("articles", path="all", title="procwatch: 全部来源的新文章与修改", position=0)
 def new_and_changed_items(
     store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
 ) -> list[FeedItem]:
-    """New articles and reported changes together: the main feed, and every source's and tag's."""
-    items = article_items(store, catalog, query, source_ids) + change_items(store, catalog, query, source_ids)
-    return sorted(items, key=lambda i: i.published, reverse=True)[: query.limit]
+    """New articles and reported changes together: the main feed, and every source's and tag's.
+    The newest are chosen by their rows first; only those become items (a diff, a summary each)."""
+    articles = feed_articles(store, catalog, query, source_ids)
+    events = change_events(store, catalog, query, source_ids)
+    dated = [(published(a), a, None) for a in articles] + [(beijing(c.at), None, c) for c in events]
+    chosen = sorted(dated, key=lambda d: d[0], reverse=True)[: query.limit]
+    items = article_items(store, catalog, query, [a for _, a, _ in chosen if a is not None]) + change_items(
+        store, catalog, [c for _, _, c in chosen if c is not None]
+    )
+    return sorted(items, key=lambda i: i.published, reverse=True)
 
 
-def article_items(
+def feed_articles(
     store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
-) -> list[FeedItem]:
+) -> list[ArticleHead]:
+    """The newest articles a feed shows, newest first, or those the query's search finds."""
     if query.q:  # every version's title and body, in the search language (storage.search_terms)
         hits = store.search.search(query.q, limit=query.limit, source_ids=source_ids, tags=tags(catalog)).hits
-        articles = [hit.article for hit in hits]
+        articles = [ArticleHead.of(hit.article) for hit in hits]
         if query.campaign:
             mentioning = store.browse.articles_mentioning(query.campaign, [a.id for a in articles])
             articles = [a for a in articles if a.id in mentioning]
-    else:
-        articles = store.browse.latest_articles(query.limit, source_ids=source_ids, campaign=query.campaign)
-    versions = store.history.current_versions([a.id for a in articles if a.id is not None])
-    mentions = store.campaigns.mentions_for_versions([v.id for v in versions.values() if v.id is not None])
+        return articles
+    return store.browse.latest_heads(query.limit, source_ids=source_ids, campaign=query.campaign)
+
+
+def published(article: ArticleHead) -> datetime:
+    return beijing(article.published_at or article.first_seen)
+
+
+def article_items(
+    store: Store, catalog: SourceCatalog, query: FeedQuery, articles: list[ArticleHead]
+) -> list[FeedItem]:
+    versions = store.history.current_versions([a.id for a in articles])
+    mentions = store.campaigns.mentions_for_versions([v.id for v in versions.values()])
     names = {s.id: s.name for s in catalog.sources}
     items = []
     for article in articles:
@@ -54,7 +73,7 @@ def article_items(
                 permalink=True,
                 title=plain_text(article.title) + (" 【已删除】" if article.status == "removed" else ""),
                 link=article.url,
-                published=beijing(article.published_at or article.first_seen),
+                published=published(article),
                 updated=beijing(version.fetched_at),
                 html=_article_html(article, version, found, names, query.fulltext),
                 categories=categories(catalog, article.source_id, found),
@@ -66,8 +85,8 @@ def article_items(
 
 
 def _article_html(
-    article: Article,
-    version: ArticleVersion,
+    article: ArticleHead,
+    version: VersionText,
     found: list[tuple[Campaign, CampaignMention]],
     names: dict[str, str],
     fulltext: bool,

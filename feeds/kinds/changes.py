@@ -17,15 +17,21 @@ from feeds.items import (
 )
 from feeds.safety import feed_html, plain_text
 from storage import Store
-from storage.models import ArticleVersion, EventKind
+from storage.history import Change, VersionText
+from storage.models import EventKind
 
 _KIND_LABEL = {EventKind.edited: "修改", EventKind.removed: "删除", EventKind.restored: "恢复"}
 
 
 @feed_kind("changes", path="changes", title="procwatch: 修改、删除与恢复", position=30)
-def change_items(
+def changes_feed(
     store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None
 ) -> list[FeedItem]:
+    return change_items(store, catalog, change_events(store, catalog, query, source_ids))
+
+
+def change_events(store: Store, catalog: SourceCatalog, query: FeedQuery, source_ids: list[str] | None) -> list[Change]:
+    """The newest reported edits, removals and restorations a feed shows, with their articles."""
     if query.campaign:
         return []
     found = None
@@ -34,14 +40,16 @@ def change_items(
             hit.article.id
             for hit in store.search.search(query.q, limit=MAX_LIMIT, source_ids=source_ids, tags=tags(catalog)).hits
         ]
-    rows = store.history.events(
-        kinds=list(_KIND_LABEL), reported_only=True, limit=query.limit, source_ids=source_ids, article_ids=found
-    )
-    version_ids = [e.version_id for e, _ in rows if e.version_id]
+    return store.history.changes(list(_KIND_LABEL), limit=query.limit, source_ids=source_ids, article_ids=found)
+
+
+def change_items(store: Store, catalog: SourceCatalog, rows: list[Change]) -> list[FeedItem]:
+    version_ids = [c.version_id for c in rows if c.version_id]
     versions = store.history.versions_by_id(version_ids)
     previous = store.history.previous_versions(version_ids)
     items = []
-    for event, article in rows:
+    for event in rows:
+        article = event.article
         label = _KIND_LABEL[EventKind(event.kind)]
         version = versions.get(event.version_id) if event.version_id else None
         if event.kind == EventKind.edited and version is not None:
@@ -66,7 +74,7 @@ def change_items(
     return items
 
 
-def _edit_html(previous: ArticleVersion | None, version: ArticleVersion) -> str:
+def _edit_html(previous: VersionText | None, version: VersionText) -> str:
     if previous is None:
         return f"<p>{html.escape(version.body_text[:SUMMARY_CHARS])}</p>"
     old = f"{previous.title}\n{previous.body_text}"[:DIFF_TEXT_CAP]

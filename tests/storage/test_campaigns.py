@@ -14,6 +14,8 @@ from feeds.items import FeedQuery
 from feeds.kinds.campaigns import campaign_items
 from storage import Store
 from storage.decide import Recording
+from storage.history import ArticleHead
+from storage.models import EventKind
 from tests.storage.test_repository import PAGE, Page
 
 
@@ -57,6 +59,16 @@ def test_recording_the_same_version_twice_adds_no_mention(store: Store) -> None:
     assert [(c.name, n) for c, n in store.campaigns.campaigns()] == [("质量建设年", 1)]
     mentions = store.campaigns.mentions_for_versions([outcome.version_id])
     assert [c.name for c, _ in mentions[outcome.version_id]] == ["质量建设年"]
+
+
+def test_the_count_of_mentioning_articles_counts_an_edited_article_once(store: Store) -> None:
+    record(store, "https://spp/1", "spp", 10, ["检察护企"])
+    edited = replace(PAGE, url="https://spp/1", body_text="改过的正文,仍提到检察护企。")
+    store.writer.record_many([Recording("spp", edited, [Found("检察护企"), Found("检护民生")])])
+    record(store, "https://spp/2", "spp", 12, ["检察护企"])
+    counts = {c.name: n for c, n in store.campaigns.campaigns()}
+    assert counts == {"检察护企": 2, "检护民生": 1}
+    assert counts == {c.name: n for c, n in store.campaigns.campaigns(source_id="spp")}  # counted per read
 
 
 def test_a_backfilled_older_article_becomes_the_first_mention(store: Store) -> None:
@@ -243,6 +255,7 @@ def test_the_upgrade_dates_existing_campaigns_by_the_version_that_mentioned_them
             )
         )
     upgrade(engine)
+    assert [(c.name, n) for c, n in store.campaigns.campaigns()] == [("检察护企", 1)]  # the count, filled in
     spread = store.campaigns.campaign_spread("检察护企")
     assert spread is not None and not spread.campaign.baseline
     # dated by the recorded time of the version mentioning it (version 2), not the article's 2009
@@ -250,3 +263,31 @@ def test_the_upgrade_dates_existing_campaigns_by_the_version_that_mentioned_them
     assert spread.campaign.first_published_at.astimezone(BEIJING).date().isoformat() == "2009-05-04"
     (row, _), *_ = spread.sources
     assert row.first_seen_at == spread.campaign.first_seen_at and row.first_published_at is not None
+
+
+def test_the_feeds_plain_rows_are_the_listed_articles(store: Store) -> None:
+    for day in range(1, 6):
+        page = Page(
+            f"https://x.gov.cn/{day}",
+            f"标题{day}",
+            f"正文{day}。" * 12,
+            published_at=datetime(2024, 1, day, tzinfo=BEIJING),
+        )
+        store.writer.record("spp" if day % 2 else "xz-jcy", page, mentions=[Found("检察护企")] if day > 3 else [])
+    store.writer.mark_removed("https://x.gov.cn/2")
+    for options in (
+        {},
+        {"source_ids": ["xz-jcy"]},
+        {"campaign": "检察护企"},
+        {"source_ids": ["spp"], "campaign": "检察护企"},
+    ):
+        listed = store.browse.latest_articles(10, **options)  # type: ignore[arg-type]
+        assert store.browse.latest_heads(10, **options) == [ArticleHead.of(a) for a in listed]  # type: ignore[arg-type]
+    (change,) = store.history.changes([EventKind.removed], limit=10)
+    ((event, article),) = store.history.events(kinds=[EventKind.removed])
+    assert (change.id, change.kind, change.at, change.article) == (
+        event.id,
+        event.kind,
+        event.at,
+        ArticleHead.of(article),
+    )

@@ -145,6 +145,7 @@ def test_latest_articles_newest_first_per_source(store: Store) -> None:
     assert [a.title for a in store.browse.latest_articles(10, source_ids=["xz-jcy"])] == ["标题4", "标题2"]
     latest = store.history.current_versions([a.id for a in store.browse.latest_articles(10)])
     assert len(latest) == 5
+    assert sorted(t.body_text for t in latest.values()) == [f"正文{day}很长的内容。" for day in range(1, 6)]
 
 
 def test_validators_round_trip_and_304_keeps_them(store: Store) -> None:
