@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 
@@ -35,10 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmark {unknown[0]!r} (known: {', '.join(BENCHMARKS)})")
     rows: list[Row] = []
+    loads = []  # what else the machine was doing: each figure is only as good as its quiet
     for name in names:
+        loads.append(f"{name} {os.getloadavg()[0]:.2f}")
         rows.extend(in_own_process(name, args.quick))
     print(f"# procwatch benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC{' (quick)' if args.quick else ''}")
-    print(f"machine: {machine()}\n")
+    print(f"machine: {machine()}")
+    print(f"load average (1 min) as each benchmark began: {', '.join(loads)}; at the end {os.getloadavg()[0]:.2f}\n")
     print("| benchmark | measure | value | target | verdict |")
     print("| --- | --- | --- | --- | --- |")
     for row in rows:
