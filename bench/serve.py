@@ -131,7 +131,7 @@ def run(quick: bool = False) -> list[Row]:
     with tempfile.TemporaryDirectory() as name:
         for versions in sizes:
             r = load(Path(name), versions, 3 if quick else 15)
-            label = f"{versions:,} versions, {READERS} readers while a writer stores articles"
+            label = f"{versions:,} versions, {READERS} readers while a writer stores articles; the 2 s render cache on"
             rows += [
                 Row(
                     "serve",

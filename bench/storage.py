@@ -42,7 +42,7 @@ from storage.store import BATCH
 INGEST_TARGET = 4000.0
 FLOOR_SHARE = {"SQLite": 0.5, "PostgreSQL": 0.7}  # of the bare driver's rate for the same rows
 RUNS = 3
-FEED_TARGET_MS = 20.0
+FEED_TARGET_MS = 5.0
 FEEDS = ("all", "changes", "campaigns")
 CONFIG = parse_config(
     "sources:\n"
@@ -536,7 +536,7 @@ def run(quick: bool = False) -> list[Row]:
         *(
             Row(
                 "feeds",
-                f"`{feed}` feed (RSS, 50 items) at {count:,} versions, median",
+                f"`{feed}` feed (RSS, 50 items) at {count:,} versions, built and rendered each time (no cache), median",
                 f"{ms:.1f} ms",
                 f"<= {FEED_TARGET_MS:.0f} ms",
                 verdict(ms, FEED_TARGET_MS, higher_is_better=False),
