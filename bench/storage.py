@@ -32,7 +32,7 @@ from crawler.extract import ExtractedArticle
 from feeds.catalog import catalog
 from feeds.items import FeedQuery, items_for
 from feeds.render import render_feed
-from storage import Store, make_engine, prepare
+from storage import Store, make_engine
 from storage.db import analyze, ensure_schema
 from storage.decide import Recording
 from storage.sanitize import sanitize_html
@@ -192,8 +192,7 @@ def driver_floor(url: str, count: int, written: dict[str, tuple[list[str], list[
 class Ingest:
     """One ingest run's figures, in versions per second."""
 
-    grouped: float  # Store.submit, pages prepared beforehand (as the pipeline's extraction threads do)
-    with_preparation: float  # the same, counting the time storage.prepare took on those pages
+    grouped: float  # Store.submit
     floor: float  # the bare driver inserting the same rows in as many transactions
     single: float  # store.writer.record, one transaction per page
     mentions: int
@@ -209,18 +208,13 @@ def ingest(url: str, floor_url: str, count: int) -> Ingest:
     empty until autovacuum analyses them (a minute or so), and ingest runs at half speed meanwhile.
     """
     batch = _extracted(count)
-    started = time.perf_counter()
-    prepared = [prepare(page) for page, _ in batch]
-    preparing = time.perf_counter() - started
     store = _baseline(url, count)
     engine = store.engine
     with engine.connect() as connection:
         before = connection.exec_driver_sql("SELECT max(id) FROM article").scalar() or 0
 
     async def crawl() -> None:
-        await asyncio.gather(
-            *(store.submit(_source(p), p, mentions=m, prepared=r) for (p, m), r in zip(batch, prepared, strict=True))
-        )
+        await asyncio.gather(*(store.submit(_source(p), p, mentions=m) for p, m in batch))
 
     started = time.perf_counter()
     asyncio.run(crawl())
@@ -240,7 +234,7 @@ def ingest(url: str, floor_url: str, count: int) -> Ingest:
     with store.engine.connect() as connection:
         stored = connection.exec_driver_sql("SELECT count(*) FROM campaign_mention").scalar() or 0
     engine.dispose()
-    return Ingest(count / grouped, count / (grouped + preparing), count / floor, one_by_one, stored)
+    return Ingest(count / grouped, count / floor, one_by_one, stored)
 
 
 def sqlite_size(directory: Path, count: int) -> float:
@@ -499,11 +493,6 @@ def _ingest_rows(backend: str, databases: Callable[[], AbstractContextManager[st
             f"{share:.2f}",
             f">= {target}",
             verdict(share, target),
-        ),
-        Row(
-            "storage",
-            f"ingest on {backend}, counting the signatures and search tokens made beforehand (storage.prepare)",
-            f"{_median(runs, 'with_preparation'):.0f} versions/s",
         ),
         Row(
             "storage",

@@ -11,7 +11,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 
 from crawler.access import Access
 from crawler.adapters import Adapter
-from crawler.campaigns.extract import CampaignExtractor, Mention
+from crawler.campaigns.extract import CampaignExtractor
 from crawler.config import CaptureKeep, Source
 from crawler.errors import Blocked, ExtractionError, FetchError
 from crawler.extract import ExtractedArticle
 from crawler.fetch import Conditional, Fetcher, Response
 from crawler.listing import ListedLink, on_source_sites, same_site
-from storage import BackoffPolicy, Prepared, Store, Validators, prepare
+from storage import BackoffPolicy, Store, Validators
 from storage.captures import Captured, Served
 from storage.clock import utcnow
 
@@ -42,11 +42,6 @@ LIST_PARSE_BUDGET = 30.0  # seconds; a list page of 20,000 links takes about 0.4
 _PARSERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="list-parse")
 _EXTRACTORS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
 T = TypeVar("T")
-
-
-def _before_storing(finder: CampaignExtractor | None, article: ExtractedArticle) -> tuple[Sequence[Mention], Prepared]:
-    mentions = finder.extract(f"{article.title}\n{article.body_text}") if finder else ()
-    return mentions, prepare(article)
 
 
 async def _off_loop(executor: ThreadPoolExecutor, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -480,13 +475,13 @@ class Crawl:
         if self.dry_run:
             result.extracted = article
             return result
+        text = f"{article.title}\n{article.body_text}"
         # an unchanged page adds no mentions (storage keeps them only with a new version): finding them
         # again would cost a long article seconds on every re-check
         unchanged = known and await self.store.run(self.store.history.current_hash, link.url) == article.content_hash
-        try:  # campaigns and what storing computes from the text (storage.prepare), off the writer's thread
-            mentions, prepared = (
-                ((), None) if unchanged else await _off_loop(_EXTRACTORS, _before_storing, self.campaigns, article)
-            )
+        try:
+            finder = None if unchanged else self.campaigns
+            mentions = await _off_loop(_EXTRACTORS, finder.extract, text) if finder else ()
         except Exception as exc:
             return ArticleResult(link.url, error, title=link.title, error=_page_bug(self.source.id, link.url, exc))
         # the answer as served, on disk before the version it proves is stored (an unchanged page: none)
@@ -503,7 +498,6 @@ class Crawl:
             mentions=mentions,
             validators=(link.url, validators),
             baseline=self.backfill > 0,
-            prepared=prepared,
             capture=capture,
         )
         result.outcome = ArticleOutcome(stored.kind)

@@ -15,20 +15,18 @@ _EXPORTS = {
     "Extracted": "storage.decide",
     "Outcome": "storage.decide",
     "OutcomeKind": "storage.decide",
-    "Prepared": "storage.decide",
     "SchemaError": "storage.errors",
     "Store": "storage.store",
     "Validators": "storage.sources",
     "default_database_url": "storage.db",
     "make_engine": "storage.db",
     "open_database": "storage.db",
-    "prepare": "storage.decide",
     "upgrade": "storage.db",
 }
 
 if TYPE_CHECKING:
     from storage.db import default_database_url, make_engine, open_database, upgrade
-    from storage.decide import Extracted, Outcome, OutcomeKind, Prepared, prepare
+    from storage.decide import Extracted, Outcome, OutcomeKind
     from storage.errors import SchemaError
     from storage.history import ArticleWithVersions
     from storage.sources import BackoffPolicy, Validators
@@ -40,14 +38,12 @@ __all__ = [
     "Extracted",
     "Outcome",
     "OutcomeKind",
-    "Prepared",
     "SchemaError",
     "Store",
     "Validators",
     "default_database_url",
     "make_engine",
     "open_database",
-    "prepare",
     "upgrade",
 ]
 

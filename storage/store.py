@@ -33,7 +33,7 @@ from storage.backends import READ_ONLY, backend
 from storage.browse import BrowseQueries
 from storage.campaigns import CampaignRepository
 from storage.captures import Captured, Evidence
-from storage.decide import Extracted, Outcome, Prepared, Recording
+from storage.decide import Extracted, Outcome, Recording
 from storage.history import HistoryQueries
 from storage.mentions import FoundMention
 from storage.models import Article, ArticleVersion, Event, Republication
@@ -93,18 +93,13 @@ class Store:
         validators: tuple[str, Validators] | None = None,
         baseline: bool = False,
         capture: Captured | None = None,
-        prepared: Prepared | None = None,
     ) -> Outcome:
         """Record a fetched page from async code (group commit): the page is written with the others
         submitted while the previous batch was being written, in one transaction, and this returns
         once that transaction has committed. An idle store writes a page at once. ``capture``: the
-        response as served (:meth:`Evidence.capture`), kept with the version if the page makes one.
-        ``prepared``: :func:`storage.prepare` of the page, made on the caller's thread (otherwise the
-        writer's thread makes it, inside the batch's transaction)."""
+        response as served (:meth:`Evidence.capture`), kept with the version if the page makes one."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        recording = Recording(
-            source_id, page, mentions, validators=validators, baseline=baseline, capture=capture, prepared=prepared
-        )
+        recording = Recording(source_id, page, mentions, validators=validators, baseline=baseline, capture=capture)
         self._waiting.append((recording, future))
         if self._writer_task is None or self._writer_task.done():
             self._writer_task = asyncio.create_task(self._write_waiting())

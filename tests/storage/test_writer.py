@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event
 
 from crawler.dates import BEIJING
-from storage import OutcomeKind, Store, Validators, make_engine, prepare
+from storage import OutcomeKind, Store, Validators, make_engine
 from storage.db import ensure_schema
 from storage.decide import Recording
 from tests.storage.test_campaigns import Found
@@ -112,25 +112,20 @@ def one_by_one(store: Store, recordings: list[Recording], at: datetime) -> list[
     ]
 
 
-def twin_stores(tmp_path: Path, before: list[Recording]) -> tuple[Store, Store]:
-    """Two archives holding ``before``: the sources' first crawl (baseline mentions) on the 15th,
-    and a later crawl's success on the 16th."""
+def test_a_batch_stores_exactly_what_recording_page_by_page_stores(tmp_path: Path) -> None:
     stores = []
-    for name in ("one", "other"):
+    for name in ("single", "batch"):
         engine = make_engine(str(tmp_path / f"{name}.sqlite3"))
         ensure_schema(engine)
-        store = Store(engine)
+        stores.append(Store(engine))
+    single, batched = stores
+    before, batch = scenario()
+    at = datetime(2024, 7, 20, tzinfo=BEIJING)
+    # the sources' first crawl (baseline mentions) on the 15th, the batch a later crawl, seen on the 20th
+    for store in stores:
         one_by_one(store, before, datetime(2024, 7, 15, tzinfo=BEIJING))
         for source in ("spp", "gszf"):
             store.sources.record_source_run(source, ok=True, at=datetime(2024, 7, 16, tzinfo=BEIJING))
-        stores.append(store)
-    return stores[0], stores[1]
-
-
-def test_a_batch_stores_exactly_what_recording_page_by_page_stores(tmp_path: Path) -> None:
-    before, batch = scenario()
-    single, batched = twin_stores(tmp_path, before)
-    at = datetime(2024, 7, 20, tzinfo=BEIJING)  # the batch a later crawl, seen on the 20th
     expected = one_by_one(single, batch, at)
     got = batched.writer.record_many([replace(r, fetched_at=at) for r in batch])
     assert [(o.kind, o.url, o.duplicate_of, o.version, o.similarity) for o in got] == [
@@ -148,21 +143,6 @@ def test_a_batch_stores_exactly_what_recording_page_by_page_stores(tmp_path: Pat
         OutcomeKind.changed,
     ]
     assert dump(batched) == dump(single)
-
-
-def test_pages_prepared_beforehand_are_stored_as_the_writer_would_store_them(tmp_path: Path) -> None:
-    # the pipeline prepares pages on its extraction threads (storage.prepare); nothing stored may differ
-    before, batch = scenario()
-    by_writer, prepared = twin_stores(tmp_path, before)
-    at = datetime(2024, 7, 20, tzinfo=BEIJING)
-    by_writer.writer.record_many([replace(r, fetched_at=at) for r in batch])
-    prepared.writer.record_many([replace(r, fetched_at=at, prepared=prepare(r.page)) for r in batch])
-    assert dump(prepared) == dump(by_writer)
-    for query in ("危险作业罪", "补充", "更正"):
-        hits = [
-            [(h.article.url, h.matching, h.snippet) for h in s.search.search(query).hits] for s in (by_writer, prepared)
-        ]
-        assert hits[0] == hits[1] and hits[0], query
 
 
 def test_an_earlier_copy_in_the_same_batch_becomes_the_original(store: Store) -> None:
