@@ -3,11 +3,12 @@ bookkeeping columns (last seen, status)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Index, LargeBinary, String, Text, UniqueConstraint, event
+from sqlalchemy import BigInteger, Column, Connection, Index, LargeBinary, String, Table, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapper
 from sqlmodel import Field, SQLModel
 
@@ -297,17 +298,28 @@ def fit_to_column(column: Column[Any], value: object) -> object:
     visible marker, instead of failing the whole transaction on PostgreSQL. Keys are never cut. Lone
     surrogates (no database can store them, and UTF-8 cannot encode them) are dropped from every text.
     Applied to every ORM write by the hook above; Core inserts call it themselves."""
-    return fit_text(value, column_limit(column)) if isinstance(value, str) else value
+    return _fit_text(value, _column_limit(column)) if isinstance(value, str) else value
 
 
-def column_limit(column: Column[Any]) -> int | None:
+def fit_row(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """The row with its texts fitted to their columns, for Core writes (as the hook above does for ORM
+    writes)."""
+    limits = _limits(table)
+    return {key: _fit_text(value, limits[key]) if isinstance(value, str) else value for key, value in row.items()}
+
+
+@functools.cache
+def _limits(table: Table) -> dict[str, int | None]:
+    return {column.key: _column_limit(column) for column in table.c}
+
+
+def _column_limit(column: Column[Any]) -> int | None:
     """The length a text in ``column`` is cut to (None: never cut)."""
     length = getattr(column.type, "length", None)
     return None if column.primary_key or column.unique else length
 
 
-def fit_text(value: str, limit: int | None) -> str:
-    """:func:`fit_to_column` for a column whose :func:`column_limit` is ``limit``."""
+def _fit_text(value: str, limit: int | None) -> str:
     if _SURROGATE.search(value):
         value = _SURROGATE.sub("", value)
     if limit and len(value) > limit:

@@ -22,9 +22,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from storage.backends import CHUNK, backend
 from storage.base import Repository, writes
 from storage.kinds import TOLD_EVENTS, NoticeKind
-from storage.models import (
-    fit_to_column,
-)
+from storage.models import fit_row
 from storage.tables import ARTICLE, CAMPAIGN, CAMPAIGN_SOURCE, DELIVERY, EVENT, MENTION, OUTBOX, VERSION
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -35,7 +33,7 @@ def enqueue(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     the caller's transaction; a key already queued is left as it is."""
     if not rows:
         return
-    fitted = [{k: fit_to_column(OUTBOX.c[k], v) for k, v in row.items()} for row in rows]
+    fitted = [fit_row(OUTBOX, row) for row in rows]
     db: Any = backend(connection)
     statement = db.upsert(OUTBOX).on_conflict_do_nothing(index_elements=["key"])
     connection.execute(statement, fitted)

@@ -10,7 +10,6 @@ writes articles or versions (tests/test_architecture.py checks it).
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -54,7 +53,7 @@ from storage.mentions import (
     new_campaign_source,
     sightings_of,
 )
-from storage.models import column_limit, fit_text, fit_to_column
+from storage.models import fit_row, fit_to_column
 from storage.outbox import enqueue, outbox_rows_for_events
 from storage.retry import in_retried_transaction
 from storage.similarity import from_bytes, to_bytes
@@ -73,17 +72,6 @@ from storage.tables import (
     VALIDATOR,
     VERSION,
 )
-
-
-@functools.cache
-def _limits(table: Table) -> dict[str, int | None]:
-    return {column.key: column_limit(column) for column in table.c}
-
-
-def _fitted(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-    """The row with its texts fitted to their columns (as the models' hook does for ORM writes)."""
-    limits = _limits(table)
-    return {key: fit_text(value, limits[key]) if isinstance(value, str) else value for key, value in row.items()}
 
 
 class ArchiveWriter:
@@ -184,7 +172,7 @@ class ArchiveWriter:
             )
             event = {"article_id": article_id, "kind": str(EventKind.removed), "at": at, "note": reason}
             event_id = connection.execute(
-                EVENT.insert().values(_fitted(EVENT, event)).returning(EVENT.c.id)
+                EVENT.insert().values(fit_row(EVENT, event)).returning(EVENT.c.id)
             ).scalar_one()
             if capture is not None:
                 connection.execute(CAPTURE.insert().values(capture.row(event_id=event_id)))
@@ -209,7 +197,7 @@ def _save_validators(connection: Connection, db: Any, answers: Iterable[tuple[st
         row = {"url": url, "last_status": v.status, "checked_at": at}
         if v.status != 304:  # a 304 confirms the validators we sent; keep them
             row |= {"etag": v.etag, "last_modified": v.last_modified}
-        rows[url] = _fitted(VALIDATOR, row)
+        rows[url] = fit_row(VALIDATOR, row)
     for columns in {tuple(row) for row in rows.values()}:
         same = [row for row in rows.values() if tuple(row) == columns]
         statement = db.upsert(VALIDATOR)
@@ -334,7 +322,7 @@ class _Batch:
 
     def _insert(self, table: Table, rows: list[dict[str, Any]], *, ids: bool = False, fit: bool = True) -> list[int]:
         """``fit=False``: rows of values the writer made itself (band keys, signatures), not scraped text."""
-        fitted = [_fitted(table, r) for r in rows] if fit else rows
+        fitted = [fit_row(table, r) for r in rows] if fit else rows
         return cast(list[int], self.db.insert_rows(self.connection, table, fitted, ids=ids))
 
     def apply(self, plan: Plan) -> None:
@@ -364,7 +352,7 @@ class _Batch:
                     for ref in plan.relinked
                 ],
             )
-        self._record_sightings(self._sightings(plan, first_crawl))
+        self._record_sightings(self._sightings(plan, first_crawl), {s.article.known_id for s in new})
         _save_validators(
             self.connection,
             self.db,
@@ -567,7 +555,8 @@ class _Batch:
         query = select(s.source_id).where(s.last_success.is_not(None))
         return source_ids - {row[0] for row in self._where_in(query, s.source_id, sorted(source_ids))}
 
-    def _record_sightings(self, sightings: list[Sighting]) -> None:
+    def _record_sightings(self, sightings: list[Sighting], new_articles: set[int]) -> None:
+        """``new_articles``: the batch's new articles' ids (no mention of them is stored yet)."""
         if not sightings:
             return
         c = CAMPAIGN.c
@@ -581,7 +570,7 @@ class _Batch:
         for name in names:
             if name not in ids:
                 # insert-or-nothing: another writer may create the same name at this moment
-                statement = self.db.upsert(CAMPAIGN).values(_fitted(CAMPAIGN, new_campaign(overall[name])))
+                statement = self.db.upsert(CAMPAIGN).values(fit_row(CAMPAIGN, new_campaign(overall[name])))
                 row = self.connection.execute(
                     statement.on_conflict_do_nothing(index_elements=["name"]).returning(c.id)
                 ).first()
@@ -593,7 +582,7 @@ class _Batch:
                 ).one()
                 ids[name], stored[name] = campaign_id, Stored(published_at, seen_at)
             if changes := campaign_changes(overall[name], stored[name]):
-                self.connection.execute(update(CAMPAIGN).where(c.id == ids[name]).values(_fitted(CAMPAIGN, changes)))
+                self.connection.execute(update(CAMPAIGN).where(c.id == ids[name]).values(fit_row(CAMPAIGN, changes)))
 
         per_source = firsts(sightings, key=lambda s: (ids[s.name], s.source_id))
         cs = CAMPAIGN_SOURCE.c
@@ -609,7 +598,7 @@ class _Batch:
         if missing:
             self.connection.execute(
                 self.db.upsert(CAMPAIGN_SOURCE).on_conflict_do_nothing(index_elements=["campaign_id", "source_id"]),
-                [_fitted(CAMPAIGN_SOURCE, new_campaign_source(key[0], per_source[key])) for key in missing],
+                [fit_row(CAMPAIGN_SOURCE, new_campaign_source(key[0], per_source[key])) for key in missing],
             )
             # a campaign a source names for the first time, once procwatch watches it, is news
             news = [key for key in missing if not per_source[key].observed.baseline]
@@ -629,19 +618,20 @@ class _Batch:
         for key in sorted(k for k in per_source if k in known):
             if changes := campaign_source_changes(per_source[key], known[key]):
                 where = (cs.campaign_id == key[0], cs.source_id == key[1])
-                self.connection.execute(update(CAMPAIGN_SOURCE).where(*where).values(_fitted(CAMPAIGN_SOURCE, changes)))
+                self.connection.execute(update(CAMPAIGN_SOURCE).where(*where).values(fit_row(CAMPAIGN_SOURCE, changes)))
         # every version here is new: no mention of it exists yet
         mentions = [m for s in sightings if (m := mention_row(ids[s.name], s)) is not None]
-        self._count_articles(mentions)
+        self._count_articles(mentions, new_articles)
         self._insert(MENTION, mentions)
 
-    def _count_articles(self, mentions: list[dict[str, Any]]) -> None:
+    def _count_articles(self, mentions: list[dict[str, Any]], new_articles: set[int]) -> None:
         """Each campaign's count of mentioning articles, for the articles that had not mentioned it yet
-        (an edit of an article that already did adds none)."""
+        (an edit of an article that already did adds none; a new article is looked up in no mention)."""
         pairs = {(m["campaign_id"], m["article_id"]) for m in mentions}
         m = MENTION.c
         query = select(m.campaign_id, m.article_id)
-        known = set(self._where_in(query, m.article_id, sorted({article for _, article in pairs})))
+        stored_before = sorted({article for _, article in pairs} - new_articles)
+        known = set(self._where_in(query, m.article_id, stored_before))
         added: dict[int, int] = defaultdict(int)
         for campaign_id, article_id in pairs:
             if (campaign_id, article_id) not in known:
